@@ -1,0 +1,263 @@
+r"""Gradient, Hessian and Hessian-vector products of a loss $L(\boldsymbol\theta)$.
+
+The book writes the parameters of a network as one flat vector $\boldsymbol\theta\in\mathbb{R}^n$
+(argument ``theta``) and the loss as a scalar function of it (argument ``loss_fn``). Around a point
+$\boldsymbol\theta'$ the loss is described by
+
+$$
+\mathbf{g}_i = \frac{\partial L(\boldsymbol\theta')}{\partial \theta_i}, \qquad
+\mathbf{H}_{ij} = \frac{\partial^2 L(\boldsymbol\theta')}{\partial \theta_i\,\partial \theta_j},
+$$
+
+the gradient ``gradient(loss_fn, theta)`` and the Hessian ``hessian(loss_fn, theta)``. For a network,
+:class:`ModuleLoss` turns an ``nn.Module``, a loss and a batch of data into such a function of one flat
+vector, so the same three functions serve both cases.
+
+Forming $\mathbf{H}$ costs $n$ gradient evaluations and $n^2$ numbers of memory. A Hessian-vector
+product $\mathbf{H}\mathbf{v}$ costs about one more gradient and no matrix at all: it is the
+directional derivative of the gradient, $\mathbf{H}\mathbf{v} = \frac{d}{dt}\,\mathbf{g}
+(\boldsymbol\theta + t\mathbf{v})\big|_{t=0}$. :func:`hvp` computes it forward-over-reverse (a JVP
+of the gradient, ``torch.func``) or by differentiating $\mathbf{g}^\top\mathbf{v}$ a second time
+(double backward).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, grad, jvp
+from torch.func import hessian as _func_hessian
+
+from mlnotes import _checks
+
+LossFn = Callable[[Tensor], Tensor]
+HvpMethod = Literal["auto", "forward-over-reverse", "double-backward"]
+HVP_METHODS: tuple[str, ...] = ("auto", "forward-over-reverse", "double-backward")
+
+
+def _checked(loss_fn: object) -> LossFn:
+    """Wrap ``loss_fn`` so that a non-scalar or non-float loss fails with a clear message.
+
+    The check runs inside the ``torch.func`` transforms, so it costs no extra evaluation.
+    """
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+
+    def checked(theta: Tensor) -> Tensor:
+        return _checks.scalar_output("loss_fn", loss_fn(theta))
+
+    return checked
+
+
+def gradient(loss_fn: LossFn, theta: Tensor) -> Tensor:
+    r"""Gradient $\mathbf{g} = \nabla L(\boldsymbol\theta)$ of a scalar loss.
+
+    Args:
+        loss_fn: $L$, a function of a 1-D parameter vector that returns a 0-dim tensor.
+        theta: $\boldsymbol\theta$, the point, a non-empty 1-D floating-point tensor.
+
+    Returns:
+        A tensor shaped like ``theta``.
+
+    Raises:
+        TypeError: ``theta`` is not a floating-point tensor, or ``loss_fn`` is not callable.
+        ValueError: ``theta`` is not 1-D, or ``loss_fn`` does not return a scalar.
+
+    Examples:
+        >>> import torch
+        >>> gradient(lambda t: (t**2).sum(), torch.tensor([1.0, -2.0]))
+        tensor([ 2., -4.])
+    """
+    theta = _checks.vector("theta", theta)
+    return grad(_checked(loss_fn))(theta.detach())
+
+
+def hessian(loss_fn: LossFn, theta: Tensor) -> Tensor:
+    r"""Hessian $\mathbf{H}_{ij} = \partial^2 L / \partial\theta_i \partial\theta_j$, formed in full.
+
+    Computed forward-over-reverse with ``torch.func.hessian``: $n$ Jacobian-vector products of the
+    gradient. Use :func:`hvp` when $n$ is large and only products $\mathbf{H}\mathbf{v}$ are needed.
+
+    Args:
+        loss_fn: $L$, a function of a 1-D parameter vector that returns a 0-dim tensor.
+        theta: $\boldsymbol\theta$, the point, a non-empty 1-D floating-point tensor.
+
+    Returns:
+        The symmetric ``(n, n)`` matrix $\mathbf{H}$.
+
+    Raises:
+        TypeError: ``theta`` is not a floating-point tensor, or ``loss_fn`` is not callable.
+        ValueError: ``theta`` is not 1-D, or ``loss_fn`` does not return a scalar.
+
+    Examples:
+        >>> import torch
+        >>> hessian(lambda t: t[0] * t[1], torch.zeros(2))
+        tensor([[0., 1.],
+                [1., 0.]])
+    """
+    theta = _checks.vector("theta", theta)
+    return _func_hessian(_checked(loss_fn))(theta.detach())
+
+
+def hvp(
+    loss_fn: LossFn,
+    theta: Tensor,
+    v: Tensor,
+    *,
+    method: HvpMethod = "auto",
+) -> Tensor:
+    r"""Hessian-vector product $\mathbf{H}\mathbf{v}$ without forming $\mathbf{H}$.
+
+    Two ways, equal up to rounding, and ``"auto"`` (the default) that tries the first and falls back
+    to the second when ``torch.func`` cannot trace the loss (in torch 2.13, for example, the
+    forward-mode rule of ``F.mse_loss``'s backward fails with "ZeroTensors are immutable"):
+
+    - ``"forward-over-reverse"``: $\mathbf{H}\mathbf{v}$ is the Jacobian-vector product of the
+      gradient function in direction $\mathbf{v}$ (``torch.func.jvp`` of ``torch.func.grad``).
+    - ``"double-backward"``: backpropagate once with a graph, then backpropagate
+      $\mathbf{g}^\top\mathbf{v}$ again, since $\nabla_{\boldsymbol\theta}(\mathbf{g}^\top
+      \mathbf{v}) = \mathbf{H}\mathbf{v}$. Works for code that ``torch.func`` cannot trace.
+
+    Args:
+        loss_fn: $L$, a function of a 1-D parameter vector that returns a 0-dim tensor.
+        theta: $\boldsymbol\theta$, the point, a non-empty 1-D floating-point tensor.
+        v: $\mathbf{v}$, the direction, same shape and dtype as ``theta``.
+        method: ``"auto"`` (default), ``"forward-over-reverse"`` or ``"double-backward"``.
+
+    Returns:
+        $\mathbf{H}\mathbf{v}$, shaped like ``theta``.
+
+    Raises:
+        TypeError: ``theta`` or ``v`` is not a floating-point tensor.
+        ValueError: shapes or dtypes of ``theta`` and ``v`` differ, an unknown ``method``, or a
+            non-scalar loss.
+
+    Examples:
+        >>> import torch
+        >>> hvp(lambda t: t[0] * t[1], torch.zeros(2), torch.tensor([1.0, 0.0]))
+        tensor([0., 1.])
+    """
+    theta = _checks.vector("theta", theta).detach()
+    v = _checks.floating_tensor("v", v).detach()
+    if v.shape != theta.shape or v.dtype != theta.dtype:
+        raise ValueError(
+            f"v must match theta in shape and dtype: theta is {tuple(theta.shape)} {theta.dtype}, "
+            f"v is {tuple(v.shape)} {v.dtype}"
+        )
+    if method not in HVP_METHODS:
+        raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
+    checked = _checked(loss_fn)
+    if method == "double-backward":
+        return _hvp_double_backward(checked, theta, v)
+    try:
+        return jvp(grad(checked), (theta,), (v,))[1]
+    except (ValueError, TypeError):
+        raise  # our own argument checks: the fallback would only repeat them
+    except RuntimeError:
+        if method == "forward-over-reverse":
+            raise
+        return _hvp_double_backward(checked, theta, v)
+
+
+def _hvp_double_backward(loss_fn: LossFn, theta: Tensor, v: Tensor) -> Tensor:
+    theta = theta.clone().requires_grad_(True)
+    with torch.enable_grad():
+        loss = loss_fn(theta)
+        if not loss.requires_grad:  # a constant loss has a zero Hessian
+            return torch.zeros_like(v)
+        (g,) = torch.autograd.grad(loss, theta, create_graph=True)
+        if not g.requires_grad:  # a linear loss has a zero Hessian
+            return torch.zeros_like(v)
+        (hv,) = torch.autograd.grad(g, theta, grad_outputs=v, allow_unused=True)
+    return torch.zeros_like(v) if hv is None else hv.detach()
+
+
+class ModuleLoss:
+    r"""The loss of a network on fixed data as a function of one flat parameter vector.
+
+    ``ModuleLoss(model, loss_fn, inputs, targets)(theta)`` returns
+    ``loss_fn(model(inputs), targets)`` computed with the model's trainable parameters replaced by
+    the entries of ``theta`` (in the order of ``model.named_parameters()``). The model itself is not
+    changed, so :func:`gradient`, :func:`hessian` and :func:`hvp` apply to a network unchanged.
+
+    The model is called in the mode it is in. Put it in ``eval()`` mode before a Hessian analysis if
+    it has dropout or batch normalization, so that the loss is one deterministic function of
+    $\boldsymbol\theta$.
+
+    Args:
+        model: the network; its parameters with ``requires_grad`` make up $\boldsymbol\theta$.
+        loss_fn: ``loss_fn(outputs, targets)``, returning a 0-dim tensor (e.g. ``nn.MSELoss()``).
+        inputs: the batch fed to ``model``.
+        targets: the targets, with the same number of examples as ``inputs``.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, ``loss_fn`` is not callable, or the data are
+            not tensors.
+        ValueError: the model has no trainable parameters, or inputs and targets differ in length.
+
+    Examples:
+        >>> import torch
+        >>> from torch import nn
+        >>> net = nn.Linear(2, 1)
+        >>> f = ModuleLoss(net, nn.MSELoss(), torch.ones(4, 2), torch.zeros(4, 1))
+        >>> f.theta.shape
+        torch.Size([3])
+    """
+
+    def __init__(
+        self, model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor], inputs: Tensor, targets: Tensor
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        for name, value in (("inputs", inputs), ("targets", targets)):
+            if not isinstance(value, Tensor):
+                raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+        if inputs.dim() == 0 or targets.dim() == 0 or inputs.shape[0] != targets.shape[0]:
+            raise ValueError(
+                "inputs and targets must hold the same number of examples (first dimension), "
+                f"got shapes {tuple(inputs.shape)} and {tuple(targets.shape)}"
+            )
+        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        if not named:
+            raise ValueError("model has no trainable parameters (none with requires_grad=True)")
+        self.model = model
+        self.loss_fn = loss_fn
+        self.inputs = inputs
+        self.targets = targets
+        self.names = [n for n, _ in named]
+        self.shapes = [p.shape for _, p in named]
+        self.sizes = [p.numel() for _, p in named]
+        self.dtype = named[0][1].dtype
+
+    @property
+    def num_parameters(self) -> int:
+        """$n$, the length of $\\boldsymbol\\theta$."""
+        return sum(self.sizes)
+
+    @property
+    def theta(self) -> Tensor:
+        """The model's current parameters as one flat vector (a detached copy)."""
+        params = dict(self.model.named_parameters())
+        return torch.cat([params[n].detach().reshape(-1) for n in self.names])
+
+    def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
+        """Split a flat vector into the model's named parameter tensors."""
+        theta = _checks.vector("theta", theta)
+        if theta.numel() != self.num_parameters:
+            raise ValueError(
+                f"theta has {theta.numel()} entries but the model has {self.num_parameters} "
+                "trainable parameters"
+            )
+        if theta.dtype != self.dtype:
+            raise TypeError(f"theta has dtype {theta.dtype} but the model's parameters are {self.dtype}")
+        pieces = torch.split(theta, self.sizes)
+        return {n: p.view(s) for n, p, s in zip(self.names, pieces, self.shapes, strict=True)}
+
+    def __call__(self, theta: Tensor) -> Tensor:
+        outputs = functional_call(self.model, self.unflatten(theta), (self.inputs,))
+        return self.loss_fn(outputs, self.targets)
