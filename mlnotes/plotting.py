@@ -67,6 +67,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle, matplotlib.rc_context(STYLE):
             fig.savefig(handle, format=suffix[1:], metadata=_NO_METADATA[suffix])
+        os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; figures are published files
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

@@ -1,0 +1,95 @@
+"""Every example script runs in --quick mode, writes valid, reproducible figures, and the book shows
+only figures that some script produces."""
+
+import importlib.util
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from markdown_parts import DOCS, page_pairs, parse_page
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
+
+
+def load(path):
+    spec = importlib.util.spec_from_file_location(f"example_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def figure_names_in_docs():
+    names = set()
+    for languages in page_pairs().values():
+        for path in languages.values():
+            names |= {(path.parent / src).resolve() for src in parse_page(path).images}
+    return names
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("figures")
+    results = load(EXAMPLES / "make_figures.py").main(["--quick", "--device", "cpu", "--out", str(out)])
+    return out, results
+
+
+def test_every_script_has_the_shared_shape():
+    assert SCRIPTS, "no example scripts found"
+    for path in SCRIPTS:
+        source = path.read_text(encoding="utf-8")
+        assert "def main(argv" in source, f"{path.name} needs main(argv=None)"
+        assert "example_parser(" in source, f"{path.name} must use mlnotes.cli.example_parser"
+        assert 'if __name__ == "__main__":' in source
+
+
+def test_quick_mode_writes_valid_svg_figures(quick_run):
+    out, results = quick_run
+    assert set(results) == {p.stem for p in SCRIPTS if p.stem != "make_figures"}
+    written = sorted(out.iterdir())
+    assert written, "the examples wrote nothing"
+    for path in written:
+        assert not path.name.startswith("."), f"temporary file left behind: {path.name}"
+        root = ET.parse(path).getroot()
+        assert root.tag.endswith("svg")
+        text = path.read_text(encoding="utf-8")
+        assert "<dc:date>" not in text, f"{path.name} carries a timestamp"
+
+
+def test_quick_mode_is_byte_for_byte_reproducible(quick_run, tmp_path):
+    out, _ = quick_run
+    load(EXAMPLES / "make_figures.py").main(["--quick", "--device", "cpu", "--out", str(tmp_path)])
+    for path in out.iterdir():
+        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), f"{path.name} differs between runs"
+
+
+def test_every_figure_the_docs_show_is_committed_and_produced_by_an_example(quick_run):
+    out, _ = quick_run
+    produced = {p.name for p in out.iterdir()}
+    shown = figure_names_in_docs()
+    assert shown, "the docs show no figures"
+    for figure in shown:
+        assert figure.is_file(), f"the docs show {figure}, which is not committed"
+        assert figure.parent == DOCS / "figures", f"{figure}: figures live in docs/figures"
+        assert figure.name in produced, f"{figure.name} is shown but no example script writes it"
+
+
+def test_critical_points_example_reports_the_hand_derived_numbers(tmp_path, capsys):
+    result = load(EXAMPLES / "critical_points.py").main(
+        ["--quick", "--device", "cpu", "--out", str(tmp_path)]
+    )
+    assert str(result["kind"]) == "saddle point"
+    assert result["eigenvalues"] == pytest.approx([-2.0, 2.0])
+    # along u = (1, 1)/sqrt 2 from the origin, L(eta u) = (1 - eta^2 / 2)^2
+    for eta, loss in result["steps"]:
+        assert loss == pytest.approx((1 - eta**2 / 2) ** 2)
+    assert "saddle point" in capsys.readouterr().out
+
+
+def test_device_cuda_without_cuda_fails_with_a_clear_message(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(SystemExit) as exit_info:
+        load(EXAMPLES / "critical_points.py").main(["--device", "cuda", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "CUDA is not available" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir()), "nothing may be written when the device is refused"

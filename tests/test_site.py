@@ -1,0 +1,101 @@
+"""The site builds with ``mkdocs build --strict``, in both languages, searchable in both, offline.
+
+The browser-level checks (math typeset on screen, the switcher clicked, search typed) are in the
+browser test suite; this test checks what the build itself must produce.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "WARNING" not in proc.stderr, proc.stderr[-3000:]
+    return out
+
+
+def pages(site):
+    return sorted(p for p in site.rglob("index.html"))
+
+
+def test_every_page_is_built_in_both_languages(site):
+    zh = {
+        p.relative_to(site).as_posix()
+        for p in pages(site)
+        if not p.relative_to(site).as_posix().startswith("en/")
+    }
+    en = {p.relative_to(site / "en").as_posix() for p in (site / "en").rglob("index.html")}
+    assert "chapters/critical-points/index.html" in zh
+    assert zh == en
+
+
+def test_language_switcher_leads_to_the_same_page(site):
+    zh = (site / "chapters/critical-points/index.html").read_text(encoding="utf-8")
+    en = (site / "en/chapters/critical-points/index.html").read_text(encoding="utf-8")
+    assert re.search(r'<a href="../../en/chapters/critical-points/" hreflang="en"', zh)
+    assert re.search(r'<a href="../../../chapters/critical-points/" hreflang="zh"', en)
+    assert '<html lang="zh"' in zh and '<html lang="en"' in en
+
+
+def test_no_head_alternate_links_so_no_sitemap_is_fetched_per_page(site):
+    # Material fetches sitemap.xml relative to each <link rel="alternate">; see site_config/overrides.
+    for page in pages(site):
+        assert 'rel="alternate"' not in page.read_text(encoding="utf-8"), page
+
+
+def test_pages_load_nothing_from_other_hosts(site):
+    pattern = re.compile(r'<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)="(https?:)?//', re.I)
+    for page in pages(site):
+        html = page.read_text(encoding="utf-8")
+        assert not pattern.search(html), f"{page} loads a third-party resource"
+    css = (site / "assets/katex/katex.min.css").read_text(encoding="utf-8")
+    assert "url(fonts/KaTeX_Main-Regular.woff2)" in css
+    assert (site / "assets/katex/fonts/KaTeX_Main-Regular.woff2").is_file()
+
+
+def test_math_is_left_for_katex_in_arithmatex_elements(site):
+    html = (site / "en/chapters/critical-points/index.html").read_text(encoding="utf-8")
+    assert html.count('class="arithmatex"') > 20
+    assert r"\begin{bmatrix}" in html
+    assert "katex.min.js" in html and "katex-render.js" in html
+
+
+def _index(site):
+    return json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("term", ["鞍点", "海森矩阵", "临界点", "特征值"])
+def test_chinese_terms_are_whole_tokens_in_the_search_index(site, term):
+    # jieba segments at build time; a query matches only if the term is one token after splitting
+    # with the separator the browser-side search uses
+    index = _index(site)
+    separator = re.compile(index["config"]["separator"])
+    tokens = set()
+    for doc in index["docs"]:
+        if not doc["location"].startswith("en/"):
+            tokens |= set(separator.split(doc["title"] + " " + doc["text"]))
+    assert term in tokens
+
+
+def test_english_search_is_not_stemmed_away(site):
+    index = _index(site)
+    assert index["config"]["pipeline"] == ["stopWordFilter"]
+    en_text = " ".join(d["text"] for d in index["docs"] if d["location"].startswith("en/"))
+    assert "saddle" in en_text and "Hessian" in en_text
