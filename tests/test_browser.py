@@ -93,6 +93,17 @@ def test_every_page_in_the_browser(browser, built_site, served_site):
             "img", "els => els.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
         )
         problems += [f"{name}: image not loaded {src}" for src in broken]
+        # the copy button copies code only: Material marks the block while copying, our CSS hides
+        # the console prompts (.gp) and output (.go) of ```pycon blocks
+        copied = page.eval_on_selector_all(
+            ".highlight code",
+            """els => els.filter(e => e.offsetParent !== null)  // a hidden tab cannot be copied
+                      .map(e => { e.setAttribute('data-md-copying', '');
+                                const t = e.innerText; e.removeAttribute('data-md-copying'); return t; })""",
+        )
+        problems += [f"{name}: copied code keeps a prompt: {t[:60]!r}" for t in copied if ">>>" in t]
+        if "critical-points" in name and not any("import mlnotes as ml" in t for t in copied):
+            problems.append(f"{name}: no copyable code found")
         page.screenshot(path=str(ARTIFACTS / (name.strip("/").replace("/", "_") + ".png")))
         # the language menu leads to the same page: same URL path after the language prefix, same anchors
         own = anchors(page)
