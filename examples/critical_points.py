@@ -35,14 +35,14 @@ def loss_grid(n: int, device: torch.device) -> tuple[np.ndarray, np.ndarray, np.
     return w1.cpu().numpy(), w2.cpu().numpy(), loss.cpu().numpy()
 
 
-def draw_surface(ax, grid, *, contours: bool = True) -> None:
+def draw_surface(ax, grid):
+    """Filled log-loss, its contour lines, the curve of minima and the saddle; returns the fill."""
     w1, w2, loss = grid
     levels = [0.01, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16]
     # the filled surface is rasterized inside the SVG (a few hundred kB instead of MBs); lines stay vector
     filled = ax.contourf(w1, w2, np.log10(loss + 1e-3), levels=40, cmap="viridis")
     filled.set_rasterized(True)
-    if contours:
-        ax.contour(w1, w2, loss, levels=levels, colors="white", linewidths=0.5, alpha=0.7)
+    ax.contour(w1, w2, loss, levels=levels, colors="white", linewidths=0.5, alpha=0.7)
     branch = np.linspace(1 / LIMIT, LIMIT, 200)
     for sign in (1, -1):
         ax.plot(

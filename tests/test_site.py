@@ -10,68 +10,63 @@ import re
 import pytest
 
 
-@pytest.fixture(scope="module")
-def site(built_site):
-    return built_site
-
-
 def pages(site):
     return sorted(p for p in site.rglob("index.html"))
 
 
-def test_every_page_is_built_in_both_languages(site):
+def test_every_page_is_built_in_both_languages(built_site):
     zh = {
-        p.relative_to(site).as_posix()
-        for p in pages(site)
-        if not p.relative_to(site).as_posix().startswith("en/")
+        p.relative_to(built_site).as_posix()
+        for p in pages(built_site)
+        if not p.relative_to(built_site).as_posix().startswith("en/")
     }
-    en = {p.relative_to(site / "en").as_posix() for p in (site / "en").rglob("index.html")}
+    en = {p.relative_to(built_site / "en").as_posix() for p in (built_site / "en").rglob("index.html")}
     assert "chapters/critical-points/index.html" in zh
     assert zh == en
 
 
-def test_language_switcher_leads_to_the_same_page(site):
-    zh = (site / "chapters/critical-points/index.html").read_text(encoding="utf-8")
-    en = (site / "en/chapters/critical-points/index.html").read_text(encoding="utf-8")
+def test_language_switcher_leads_to_the_same_page(built_site):
+    zh = (built_site / "chapters/critical-points/index.html").read_text(encoding="utf-8")
+    en = (built_site / "en/chapters/critical-points/index.html").read_text(encoding="utf-8")
     assert re.search(r'<a href="../../en/chapters/critical-points/" hreflang="en"', zh)
     assert re.search(r'<a href="../../../chapters/critical-points/" hreflang="zh"', en)
     assert '<html lang="zh"' in zh and '<html lang="en"' in en
 
 
-def test_no_head_alternate_links_so_no_sitemap_is_fetched_per_page(site):
+def test_no_head_alternate_links_so_no_sitemap_is_fetched_per_page(built_site):
     # Material fetches sitemap.xml relative to each <link rel="alternate">; see site_config/overrides.
-    for page in pages(site):
+    for page in pages(built_site):
         assert 'rel="alternate"' not in page.read_text(encoding="utf-8"), page
 
 
-def test_pages_load_nothing_from_other_hosts(site):
+def test_pages_load_nothing_from_other_hosts(built_site):
     pattern = re.compile(r'<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)="(https?:)?//', re.I)
-    for page in pages(site):
+    for page in pages(built_site):
         html = page.read_text(encoding="utf-8")
         assert not pattern.search(html), f"{page} loads a third-party resource"
         # Material's repository widget fetches stars and releases from the GitHub API
         assert 'data-md-component="source"' not in html, f"{page} shows the repository widget"
-    css = (site / "assets/katex/katex.min.css").read_text(encoding="utf-8")
+    css = (built_site / "assets/katex/katex.min.css").read_text(encoding="utf-8")
     assert "url(fonts/KaTeX_Main-Regular.woff2)" in css
-    assert (site / "assets/katex/fonts/KaTeX_Main-Regular.woff2").is_file()
+    assert (built_site / "assets/katex/fonts/KaTeX_Main-Regular.woff2").is_file()
 
 
-def test_math_is_left_for_katex_in_arithmatex_elements(site):
-    html = (site / "en/chapters/critical-points/index.html").read_text(encoding="utf-8")
+def test_math_is_left_for_katex_in_arithmatex_elements(built_site):
+    html = (built_site / "en/chapters/critical-points/index.html").read_text(encoding="utf-8")
     assert html.count('class="arithmatex"') > 20
     assert r"\begin{bmatrix}" in html
     assert "katex.min.js" in html and "katex-render.js" in html
 
 
-def _index(site):
-    return json.loads((site / "search/search_index.json").read_text(encoding="utf-8"))
+def _index(built_site):
+    return json.loads((built_site / "search/search_index.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("term", ["鞍点", "海森矩阵", "临界点", "特征值"])
-def test_chinese_terms_are_whole_tokens_in_the_search_index(site, term):
+def test_chinese_terms_are_whole_tokens_in_the_search_index(built_site, term):
     # jieba segments at build time; a query matches only if the term is one token after splitting
     # with the separator the browser-side search uses
-    index = _index(site)
+    index = _index(built_site)
     separator = re.compile(index["config"]["separator"])
     tokens = set()
     for doc in index["docs"]:
@@ -80,8 +75,8 @@ def test_chinese_terms_are_whole_tokens_in_the_search_index(site, term):
     assert term in tokens
 
 
-def test_english_search_is_not_stemmed_away(site):
-    index = _index(site)
+def test_english_search_is_not_stemmed_away(built_site):
+    index = _index(built_site)
     assert index["config"]["pipeline"] == ["stopWordFilter"]
     en_text = " ".join(d["text"] for d in index["docs"] if d["location"].startswith("en/"))
     assert "saddle" in en_text and "Hessian" in en_text
