@@ -2,9 +2,9 @@
 
 One module per chapter concept:
 
-- :mod:`mlnotes.derivatives`: gradient, Hessian and Hessian-vector products of a loss;
-- :mod:`mlnotes.critical_points`: the Taylor model, the eigenvalue test, escaping saddle points;
-- :mod:`mlnotes.device`, :mod:`mlnotes.cli`, :mod:`mlnotes.plotting`: what the example scripts share.
+- [`mlnotes.derivatives`][]: gradient, Hessian and Hessian-vector products of a loss;
+- [`mlnotes.critical_points`][]: the Taylor model, the eigenvalue test, escaping saddle points;
+- [`mlnotes.device`][], [`mlnotes.cli`][], [`mlnotes.plotting`][]: what the example scripts share.
 """
 
 from mlnotes.critical_points import (

@@ -1,6 +1,6 @@
 """The command line every ``examples/`` script shares.
 
-Each script builds its parser with :func:`example_parser` and reads it with :func:`parse_example_args`,
+Each script builds its parser with [`example_parser`][] and reads it with [`parse_example_args`][],
 so all of them accept the same flags:
 
 ``--out DIR``

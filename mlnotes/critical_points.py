@@ -8,12 +8,12 @@ L(\boldsymbol\theta) \approx L(\boldsymbol\theta')
  + \tfrac12(\boldsymbol\theta-\boldsymbol\theta')^\top\mathbf{H}(\boldsymbol\theta-\boldsymbol\theta'),
 $$
 
-(:class:`TaylorModel`). At a critical point $\mathbf{g}=\mathbf{0}$ and the eigenvalues
-$\lambda_i$ of $\mathbf{H}$ decide the kind (:func:`classify_hessian`, :func:`analyze_point`): all
+([`TaylorModel`][]). At a critical point $\mathbf{g}=\mathbf{0}$ and the eigenvalues
+$\lambda_i$ of $\mathbf{H}$ decide the kind ([`classify_hessian`][], [`analyze_point`][]): all
 positive, a local minimum; all negative, a local maximum; both signs, a saddle point; otherwise
 (some $\lambda_i = 0$, the rest of one sign) the second-order test says nothing. Along an eigenvector
 $\mathbf{u}$ with $\lambda<0$ the model falls by $\tfrac12\lambda\lVert\mathbf{u}\rVert^2$
-(:func:`escape_direction`, :func:`escape_step`).
+([`escape_direction`][], [`escape_step`][]).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def classify_hessian(hessian_matrix: Tensor, tol: float = 1e-6) -> PointKind:
         tol: the zero tolerance for eigenvalues, a finite number >= 0.
 
     Returns:
-        A :class:`PointKind`.
+        A [`PointKind`][].
 
     Examples:
         >>> import torch
@@ -103,7 +103,7 @@ def classify_hessian(hessian_matrix: Tensor, tol: float = 1e-6) -> PointKind:
 
 @dataclass(frozen=True)
 class PointReport:
-    """What :func:`analyze_point` found at ``theta``.
+    """What [`analyze_point`][] found at ``theta``.
 
     Attributes:
         theta: the point analysed.
@@ -138,7 +138,7 @@ def analyze_point(
 
     The eigenvalue test only classifies *critical* points. If $\lVert\mathbf{g}\rVert$ exceeds
     ``grad_tol`` this raises ``ValueError``; with ``require_critical=False`` it warns with
-    :class:`NotCriticalPointWarning` instead and reports the curvature anyway.
+    [`NotCriticalPointWarning`][] instead and reports the curvature anyway.
 
     Args:
         loss_fn: $L$, a function of a 1-D parameter vector returning a 0-dim tensor.
@@ -148,7 +148,7 @@ def analyze_point(
         require_critical: raise (default) or only warn at a non-critical point.
 
     Returns:
-        A :class:`PointReport`.
+        A [`PointReport`][].
 
     Raises:
         ValueError: the point is not critical and ``require_critical`` is true, or bad arguments.
@@ -231,7 +231,7 @@ def escape_step(loss_fn: LossFn, theta: Tensor, step_size: float = 1.0, *, tol: 
         loss_fn: $L$.
         theta: $\boldsymbol\theta'$, usually a saddle point.
         step_size: $\eta$, the length of the step (``u`` has unit length), a finite number >= 0.
-        tol: as in :func:`escape_direction`.
+        tol: as in [`escape_direction`][].
 
     Returns:
         The new point.

@@ -10,13 +10,13 @@ $$
 $$
 
 the gradient ``gradient(loss_fn, theta)`` and the Hessian ``hessian(loss_fn, theta)``. For a network,
-:class:`ModuleLoss` turns an ``nn.Module``, a loss and a batch of data into such a function of one flat
+[`ModuleLoss`][] turns an ``nn.Module``, a loss and a batch of data into such a function of one flat
 vector, so the same three functions serve both cases.
 
 Forming $\mathbf{H}$ costs $n$ gradient evaluations and $n^2$ numbers of memory. A Hessian-vector
 product $\mathbf{H}\mathbf{v}$ costs about one more gradient and no matrix at all: it is the
 directional derivative of the gradient, $\mathbf{H}\mathbf{v} = \frac{d}{dt}\,\mathbf{g}
-(\boldsymbol\theta + t\mathbf{v})\big|_{t=0}$. :func:`hvp` computes it forward-over-reverse (a JVP
+(\boldsymbol\theta + t\mathbf{v})\big|_{t=0}$. [`hvp`][] computes it forward-over-reverse (a JVP
 of the gradient, ``torch.func``) or by differentiating $\mathbf{g}^\top\mathbf{v}$ a second time
 (double backward).
 """
@@ -79,7 +79,7 @@ def hessian(loss_fn: LossFn, theta: Tensor) -> Tensor:
     r"""Hessian $\mathbf{H}_{ij} = \partial^2 L / \partial\theta_i \partial\theta_j$, formed in full.
 
     Computed forward-over-reverse with ``torch.func.hessian``: $n$ Jacobian-vector products of the
-    gradient. Use :func:`hvp` when $n$ is large and only products $\mathbf{H}\mathbf{v}$ are needed.
+    gradient. Use [`hvp`][] when $n$ is large and only products $\mathbf{H}\mathbf{v}$ are needed.
 
     Args:
         loss_fn: $L$, a function of a 1-D parameter vector that returns a 0-dim tensor.
@@ -181,7 +181,7 @@ class ModuleLoss:
     ``ModuleLoss(model, loss_fn, inputs, targets)(theta)`` returns
     ``loss_fn(model(inputs), targets)`` computed with the model's trainable parameters replaced by
     the entries of ``theta`` (in the order of ``model.named_parameters()``). The model itself is not
-    changed, so :func:`gradient`, :func:`hessian` and :func:`hvp` apply to a network unchanged.
+    changed, so [`gradient`][], [`hessian`][] and [`hvp`][] apply to a network unchanged.
 
     The model is called in the mode it is in. Put it in ``eval()`` mode before a Hessian analysis if
     it has dropout or batch normalization, so that the loss is one deterministic function of

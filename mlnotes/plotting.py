@@ -1,7 +1,7 @@
 """Figures for the book: one look, byte-for-byte reproducible files, written atomically.
 
 Every figure is a ``matplotlib.figure.Figure`` made without pyplot (no global state, no display) and
-saved with :func:`save_figure`, which
+saved with [`save_figure`][], which
 
 - strips the metadata that changes from run to run (creation dates, the software version string),
 - fixes the salt of the ids matplotlib writes into SVG files,

@@ -1,27 +1,33 @@
 """The built book in a real browser: Debian's Chromium, driven by Playwright, offline.
 
-Every page of both languages must load without console or page errors, request nothing outside
-127.0.0.1, typeset all of its math, load all of its images, and switch language to the same page.
-Search must find a Chinese and an English term of each chapter. First screens of each page are saved
-under test-artifacts/screenshots for a look at the CJK rendering.
+Every page of the built site, in both languages (pages, lab notebooks, API reference), must load
+without console or page errors, request nothing outside 127.0.0.1, typeset all of its math, load all
+of its images, render Chinese with a CJK font, and switch language to the same page. Search must find
+a Chinese and an English term of each chapter (tests/search_terms.json). The first screen of each
+page is saved under test-artifacts/screenshots, and kept, for a look at the rendering.
 """
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from markdown_parts import page_pairs
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-# One Chinese and one English term from each chapter, and the page search must lead to.
+SEARCH_TERMS = json.loads(Path(__file__).with_name("search_terms.json").read_text(encoding="utf-8"))
 SEARCHES = [
-    ("鞍点", "chapters/critical-points/"),
-    ("海森矩阵", "chapters/critical-points/"),
-    ("saddle", "en/chapters/critical-points/"),
-    ("Hessian", "en/chapters/critical-points/"),
+    (term, ("" if language == "zh" else "en/") + page + "/")
+    for page, languages in sorted(SEARCH_TERMS.items())
+    for language, terms in sorted(languages.items())
+    for term in terms
 ]
+LOCAL_SCHEMES = {"data", "blob", "about"}  # content the page already holds: nothing leaves the machine
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
+RAW_INLINE_MATH = re.compile(r"\$[^\s$][^$]*\$")
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +59,12 @@ class Recorder:
         page.on(
             "response", lambda r: self.failures.append(f"{r.url} ({r.status})") if r.status >= 400 else None
         )
-        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+
+    def _console(self, message):
+        if message.type == "error":
+            self.errors.append(f"console error: {message.text}")
 
 
 def site_pages(built_site):
@@ -68,27 +78,65 @@ def anchors(page):
     )
 
 
+def cjk_glyphs_by_font(page, selector):
+    """How many glyphs of the element's text each font drew (Chromium's own record, via CDP)."""
+    cdp = page.context.new_cdp_session(page)
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    cdp.send("CSS.enable")
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    cdp.detach()
+    return {f["familyName"]: f["glyphCount"] for f in fonts}
+
+
+def check_math(page, name):
+    """Arithmatex elements (pages, API reference) and $...$ in notebook Markdown cells: all typeset."""
+    problems = []
+    math = page.locator(".arithmatex").count()
+    typeset = page.locator(".arithmatex .katex").count()
+    if typeset != math:
+        problems.append(f"{name}: {typeset} of {math} formulas typeset")
+    notebook_cells = page.locator(".jp-RenderedMarkdown")
+    notebook_math = page.locator(".jp-RenderedMarkdown .katex").count()
+    for text in notebook_cells.all_inner_texts():
+        problems += [f"{name}: notebook math left as text: {m!r}" for m in RAW_INLINE_MATH.findall(text)]
+    text = page.inner_text(".md-content")
+    problems += [f"{name}: raw math {s!r} visible" for s in ("$$", "\\(", "\\begin{") if s in text]
+    return problems, typeset + notebook_math
+
+
 def test_every_page_in_the_browser(browser, built_site, served_site):
     pages = [p if p != "./" else "" for p in site_pages(built_site)]
-    assert "chapters/critical-points/" in pages and "en/chapters/critical-points/" in pages
+    for expected in ("chapters/critical-points/", "labs/critical-points/", "reference/derivatives/"):
+        assert expected in pages and "en/" + expected in pages
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    problems = []
+    problems, formulas = [], {}
     for path in pages:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         record = Recorder(page)
         page.goto(served_site + path)
         page.wait_for_load_state("networkidle")
         name = path or "home/"
-        outside = [u for u in record.requests if urlparse(u).hostname != "127.0.0.1"]
+        outside = [
+            u
+            for u in record.requests
+            if urlparse(u).scheme not in LOCAL_SCHEMES and urlparse(u).hostname != "127.0.0.1"
+        ]
         problems += [f"{name}: request to {u}" for u in outside]
         problems += [f"{name}: failed {u}" for u in record.failures]
-        problems += [f"{name}: console {e}" for e in record.errors]
-        math = page.locator(".arithmatex").count()
-        typeset = page.locator(".arithmatex .katex").count()
-        if typeset != math:
-            problems.append(f"{name}: {typeset} of {math} formulas typeset")
-        text = page.inner_text(".md-content")
-        problems += [f"{name}: raw math {s!r} visible" for s in ("$$", "\\(", "\\begin{") if s in text]
+        problems += [f"{name}: {e}" for e in record.errors]
+        math_problems, formulas[name] = check_math(page, name)
+        problems += math_problems
+        # Chinese text drawn with a CJK font, not as tofu: every CJK character of the title and of the
+        # first paragraph is a glyph of a font whose family says CJK
+        if not path.startswith("en/"):
+            for selector in (".md-content h1", ".md-content p"):
+                text = page.inner_text(selector) if page.locator(selector).count() else ""
+                wanted = len(CJK.findall(text))
+                fonts = cjk_glyphs_by_font(page, selector) if wanted else {}
+                drawn = sum(n for family, n in fonts.items() if "CJK" in family)
+                if drawn < wanted:
+                    problems.append(f"{name}: {selector} has {wanted} CJK characters, CJK fonts drew {drawn}")
         broken = page.eval_on_selector_all(
             "img", "els => els.filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
         )
@@ -102,7 +150,7 @@ def test_every_page_in_the_browser(browser, built_site, served_site):
                                 const t = e.innerText; e.removeAttribute('data-md-copying'); return t; })""",
         )
         problems += [f"{name}: copied code keeps a prompt: {t[:60]!r}" for t in copied if ">>>" in t]
-        if "critical-points" in name and not any("import mlnotes as ml" in t for t in copied):
+        if "chapters/" in name and not any("import mlnotes as ml" in t for t in copied):
             problems.append(f"{name}: no copyable code found")
         page.screenshot(path=str(ARTIFACTS / (name.strip("/").replace("/", "_") + ".png")))
         # the language menu leads to the same page: same URL path after the language prefix, same anchors
@@ -117,7 +165,18 @@ def test_every_page_in_the_browser(browser, built_site, served_site):
         elif anchors(page) != own:
             problems.append(f"{name}: heading anchors differ after switching language")
         page.close()
+    for name in ("chapters/critical-points/", "labs/critical-points/", "reference/derivatives/"):
+        for prefix in ("", "en/"):
+            if not formulas.get(prefix + name):
+                problems.append(f"{prefix + name}: no typeset formula at all")
     assert not problems, "\n".join(problems)
+
+
+def test_every_chapter_has_search_terms():
+    chapters = {name for name in page_pairs() if name.startswith("chapters/")}
+    assert chapters == set(SEARCH_TERMS), "tests/search_terms.json must list every chapter, and only those"
+    for page, languages in SEARCH_TERMS.items():
+        assert sorted(languages) == ["en", "zh"] and all(languages.values()), page
 
 
 @pytest.mark.parametrize(("term", "target"), SEARCHES)
@@ -129,9 +188,12 @@ def test_search_finds_terms_in_both_languages(browser, served_site, term, target
     box.click()
     box.fill(term)  # type() fires no keyup for Chinese text; fill() then End does
     box.press("End")
-    first = page.locator(".md-search-result__item a").first
-    first.wait_for(timeout=10_000)
-    first.click()
+    page.locator(".md-search-result__item a").first.wait_for(timeout=10_000)
+    hrefs = page.eval_on_selector_all(".md-search-result__item a", "els => els.map(a => a.href)")
+    hits = [h for h in hrefs if urlparse(h).path == "/" + target]
+    listed = sorted({urlparse(h).path for h in hrefs})
+    assert hits, f"search for {term!r} does not list {target}; it lists {listed}"
+    page.locator(f'.md-search-result__item a[href="{hits[0]}"]').first.click()
     page.wait_for_load_state("networkidle")
     assert urlparse(page.url).path == "/" + target
     page.close()
