@@ -10,6 +10,9 @@ STAMP  := $(VENV)/.installed
 LOCK   := requirements/constraints.txt
 DEVICE ?= auto
 ADDR   ?= 127.0.0.1:8000
+# Where pip finds the CPU build of PyTorch. Empty here: this machine's pip already takes a local CPU
+# wheel. The publishing workflow sets it to PyTorch's CPU wheel index (plain PyPI would bring CUDA).
+TORCH_INDEX ?=
 
 # mkdocs prints a notice about MkDocs 2 / Zensical on every run; it is not a warning about this site.
 export NO_MKDOCS_2_WARNING := 1
@@ -24,7 +27,7 @@ setup: $(STAMP)
 # pip then takes the local CPU wheel instead of downloading several GB of CUDA packages.
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[docs,test]"
 	touch $@
 

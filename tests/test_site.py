@@ -5,9 +5,16 @@ browser test suite; this test checks what the build itself must produce.
 """
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from markdown_parts import page_pairs
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def pages(site):
@@ -80,3 +87,32 @@ def test_english_search_is_not_stemmed_away(built_site):
     assert index["config"]["pipeline"] == ["stopWordFilter"]
     en_text = " ".join(d["text"] for d in index["docs"] if d["location"].startswith("en/"))
     assert "saddle" in en_text and "Hessian" in en_text
+
+
+def test_lab_notebooks_are_pages_in_both_languages_with_their_download(built_site):
+    for name, languages in page_pairs("*.ipynb").items():
+        for language, source in languages.items():
+            folder = built_site / ("" if language == "zh" else "en") / name
+            html = (folder / "index.html").read_text(encoding="utf-8")
+            assert 'class="jp-Notebook' in html, f"{folder}: not rendered as a notebook"
+            assert 'class="jp-OutputArea-child' in html, f"{folder}: the executed outputs are missing"
+            assert f'href="{source.name}" download' in html, f"{folder}: no download link"
+            assert (folder / source.name).read_bytes() == source.read_bytes()
+            assert 'id=""' not in html, f"{folder}: a heading without its {{ #anchor }} id"
+
+
+def test_a_second_build_takes_every_notebook_from_the_cache(built_site, tmp_path):
+    # built_site has executed (or reused) every notebook; building again must execute none, in
+    # either language: the i18n plugin's second language no longer evicts the first one's cache
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Converting notebook" not in proc.stderr, proc.stderr[-3000:]
+    notebooks = [p for pair in page_pairs("*.ipynb").values() for p in pair.values()]
+    for notebook in notebooks:
+        assert f"Cache hit: {notebook}" in proc.stderr, f"{notebook} was not taken from the cache"

@@ -12,11 +12,10 @@ Four things go wrong when the two plugins meet, and this hook fixes each:
    site. The cache folder is named after a hash of the package's sources and of the Python and torch
    versions; a change to any of them executes the notebooks again, and older folders are removed.
 4. nbconvert derives heading ids from ASCII letters only (a Chinese heading gets ``id=""``) and adds
-   MathJax and Mermaid scripts from a CDN. Headings here carry the same explicit ``{ #anchor }`` as the Markdown
-   pages, which this hook turns into the id; the CDN scripts are removed, because the site typesets
-   notebook math with its own KaTeX (``katex-render.js``) and the notebooks draw no Mermaid diagrams. A build that still has an off-site script
-   in a notebook page fails.
-
+   MathJax and Mermaid scripts from a CDN. Headings here carry the same explicit ``{ #anchor }`` as
+   the Markdown pages, which this hook turns into the id. The CDN scripts are removed: the site
+   typesets notebook math with its own KaTeX (``katex-render.js``) and the notebooks draw no Mermaid
+   diagrams. A build that still has an off-site script in a notebook page fails.
 5. Not a notebook matter, but the same cause: mkdocs-autorefs (behind mkdocstrings' cross-references)
    keeps its map of identifiers to URLs across the per-language builds, so every API object had two
    URLs (``reference/...`` and ``en/reference/...``) and each cross-reference warned. The map is
