@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 from markdown_parts import page_pairs
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
@@ -105,27 +106,24 @@ def check_math(page, name):
     return problems, typeset + notebook_math
 
 
-def test_every_page_in_the_browser(browser, built_site, served_site):
-    pages = [p if p != "./" else "" for p in site_pages(built_site)]
-    for expected in ("chapters/critical-points/", "labs/critical-points/", "reference/derivatives/"):
-        assert expected in pages and "en/" + expected in pages
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    problems, formulas = [], {}
-    for path in pages:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+def check_page(browser, served_site, path):
+    """Every check of one page; returns the problems found and the number of typeset formulas."""
+    name = path or "home/"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(10_000)
+    try:
         record = Recorder(page)
         page.goto(served_site + path)
         page.wait_for_load_state("networkidle")
-        name = path or "home/"
         outside = [
             u
             for u in record.requests
             if urlparse(u).scheme not in LOCAL_SCHEMES and urlparse(u).hostname != "127.0.0.1"
         ]
-        problems += [f"{name}: request to {u}" for u in outside]
+        problems = [f"{name}: request to {u}" for u in outside]
         problems += [f"{name}: failed {u}" for u in record.failures]
         problems += [f"{name}: {e}" for e in record.errors]
-        math_problems, formulas[name] = check_math(page, name)
+        math_problems, formulas = check_math(page, name)
         problems += math_problems
         # Chinese text drawn with a CJK font, not as tofu: every CJK character of the title and of the
         # first paragraph is a glyph of a font whose family says CJK
@@ -156,15 +154,33 @@ def test_every_page_in_the_browser(browser, built_site, served_site):
         # the language menu leads to the same page: same URL path after the language prefix, same anchors
         own = anchors(page)
         other = "zh" if path.startswith("en/") else "en"
-        page.hover(".md-header__option .md-select")
-        page.click(f'a[hreflang="{other}"]')
+        menu, link = page.locator(".md-header__option .md-select"), page.locator(f'a[hreflang="{other}"]')
+        if not menu.count() or not link.count():
+            return [*problems, f"{name}: no language menu entry for {other!r}"], formulas
+        menu.first.hover()
+        link.first.click()
         page.wait_for_load_state("networkidle")
         expected = re.sub(r"^en/", "", path) if other == "zh" else "en/" + path
         if page.url != served_site + expected:
             problems.append(f"{name}: switcher went to {page.url}, expected {served_site + expected}")
         elif anchors(page) != own:
             problems.append(f"{name}: heading anchors differ after switching language")
+        return problems, formulas
+    except PlaywrightError as error:
+        return [f"{name}: {error}"], 0
+    finally:
         page.close()
+
+
+def test_every_page_in_the_browser(browser, built_site, served_site):
+    pages = [p if p != "./" else "" for p in site_pages(built_site)]
+    for expected in ("chapters/critical-points/", "labs/critical-points/", "reference/derivatives/"):
+        assert expected in pages and "en/" + expected in pages
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems, formulas = [], {}
+    for path in pages:
+        found, formulas[path] = check_page(browser, served_site, path)
+        problems += found
     for name in ("chapters/critical-points/", "labs/critical-points/", "reference/derivatives/"):
         for prefix in ("", "en/"):
             if not formulas.get(prefix + name):

@@ -16,6 +16,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 NOTEBOOKS = sorted(path for pair in page_pairs("*.ipynb").values() for path in pair.values())
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the kernel colours its tracebacks
 CHECK = re.compile(r"^(?P<what>[^:\n]+): (?P<values>(?:True|False)(?: (?:True|False))*)$", re.M)
 
 
@@ -39,7 +40,7 @@ def test_notebook_runs_and_its_checks_hold(path, tmp_path):
     try:
         client.execute()
     except CellExecutionError as error:
-        pytest.fail(f"{path}: a cell failed:\n{str(error)[-2000:]}")
+        pytest.fail(f"{path}: a cell failed:\n{ANSI.sub('', str(error))[-2000:]}")
     printed = "\n".join(
         output.get("text", "")
         for cell in notebook.cells

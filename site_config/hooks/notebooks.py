@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import importlib.metadata
 import platform
 import re
 import shutil
@@ -64,9 +65,8 @@ def is_notebook(page) -> bool:
 
 
 def _sources_digest(root: Path) -> str:
-    import torch
-
-    digest = hashlib.sha256(f"{platform.python_version()} torch {torch.__version__}".encode())
+    torch = importlib.metadata.version("torch")  # not 'import torch': that alone takes seconds
+    digest = hashlib.sha256(f"{platform.python_version()} torch {torch}".encode())
     for path in sorted((root / PACKAGE).rglob("*.py")):
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
