@@ -44,7 +44,7 @@ if ".ipynb" not in mkdocs.utils.markdown_extensions:
 
 PACKAGE = "mlnotes"
 _HEADING = re.compile(
-    r'<h(?P<level>[1-6]) id="[^"]*">(?P<text>.*?)\s*\{\s*#(?P<id>[\w-]+)\s*\}\s*'
+    r'<h(?P<level>[1-6]) id="[^"]*">(?P<text>(?:(?!</h[1-6]>).)*?)\s*\{\s*#(?P<id>[\w-]+)\s*\}\s*'
     r'<a class="anchor-link" href="#[^"]*">¶</a></h(?P=level)>',
     re.S,
 )
