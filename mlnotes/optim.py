@@ -1,0 +1,190 @@
+r"""Optimizers in the book's notation, as ``torch.optim.Optimizer`` subclasses.
+
+The book writes the parameters as $\boldsymbol\theta$, the gradient of the loss of the current batch
+at step $t$ as $\mathbf{g}^t$ and the learning rate as $\eta$ (or $\eta^t$ when it follows a
+schedule). Every optimizer here shares one skeleton, [`LectureOptimizer`][]: it validates the
+hyperparameters, reads the learning rate of step $t$ (a number, or a schedule $t \mapsto \eta^t$) in
+one place, keeps a step counter per parameter, and leaves one method, ``_update``, to each
+optimizer. They drop into any PyTorch training loop::
+
+    opt = Momentum(model.parameters(), lr=0.1, momentum=0.9)
+    for x, y in batches:
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+A schedule is any function of the step $t = 0, 1, 2, \dots$ that returns a learning rate, for
+example ``lr=lambda t: 0.1 / (t + 1) ** 0.5``. A number works with ``torch.optim.lr_scheduler`` as
+well, which rewrites ``group["lr"]``; a schedule passed as ``lr`` should not be combined with one.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+LearningRate = float | Callable[[int], float]
+
+
+def _real(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+def check_lr(lr: object) -> LearningRate:
+    """Validate a learning rate: a finite number >= 0, or a callable schedule of the step."""
+    if callable(lr):
+        return lr
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"lr must be a real number or a callable schedule t -> lr, got {type(lr).__name__}")
+    if not (0.0 <= lr < math.inf):  # also rejects NaN, which torch.optim lets through
+        raise ValueError(f"Invalid learning rate: {lr}")
+    return float(lr)
+
+
+class LectureOptimizer(Optimizer):
+    r"""The skeleton every ``mlnotes`` optimizer shares.
+
+    Subclasses validate their own hyperparameters, pass them to ``__init__`` as ``defaults`` and
+    implement ``_update(param, grad, state, group, lr, t)``, which changes ``param`` in place for
+    step ``t`` (0 for the first update of that parameter) with learning rate ``lr`` $=\eta^t$.
+
+    Args:
+        params: parameters or parameter groups, as for any ``torch.optim.Optimizer``.
+        lr: $\eta$, a finite number >= 0, or a schedule: a callable ``t -> lr`` of the step.
+        defaults: the optimizer's other hyperparameters.
+
+    Raises:
+        TypeError: ``lr`` is neither a real number nor callable.
+        ValueError: ``lr`` is negative, infinite or NaN ("Invalid learning rate: ..."), or a
+            schedule returns such a value at some step.
+    """
+
+    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: LearningRate, defaults: dict):
+        super().__init__(params, {"lr": check_lr(lr), **defaults})
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        if "lr" in param_group:
+            param_group["lr"] = check_lr(param_group["lr"])
+        super().add_param_group(param_group)
+
+    @staticmethod
+    def learning_rate(group: dict[str, Any], t: int) -> float:
+        """$\\eta^t$ of one parameter group: the number itself, or the schedule evaluated at ``t``."""
+        lr = group["lr"]
+        if not callable(lr):
+            return check_lr(lr)
+        value = lr(t)
+        if isinstance(value, Tensor) and value.numel() == 1:
+            value = value.item()
+        try:
+            return check_lr(value)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"the learning-rate schedule returned {value!r} at step {t}: {error}") from None
+
+    def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float, t: int) -> None:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Tensor] | None = None) -> Tensor | None:
+        """One update of every parameter that has a gradient; returns the closure's loss, if any."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if param.grad.is_sparse:
+                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+                state = self.state[param]
+                t = state.get("step", 0)
+                self._update(param, param.grad, state, group, self.learning_rate(group, t), t)
+                state["step"] = t + 1
+        return loss
+
+
+class GradientDescent(LectureOptimizer):
+    r"""Plain (mini-batch) gradient descent.
+
+    $\boldsymbol\theta^{t+1} = \boldsymbol\theta^t - \eta^t\,\mathbf{g}^t$. Equal to
+    ``torch.optim.SGD(params, lr)`` with its defaults (no momentum, no weight decay).
+
+    Args:
+        params: parameters or parameter groups.
+        lr: $\eta$, a finite number >= 0 or a schedule ``t -> lr``.
+
+    Examples:
+        >>> w = torch.tensor([1.0, -2.0], requires_grad=True)
+        >>> opt = GradientDescent([w], lr=0.25)
+        >>> (w ** 2).sum().backward()     # g = 2w = (2, -4)
+        >>> _ = opt.step()
+        >>> w.detach().tolist()
+        [0.5, -1.0]
+    """
+
+    def __init__(self, params, lr: LearningRate = 0.01):
+        super().__init__(params, lr, {})
+
+    def _update(self, param, grad, state, group, lr, t):
+        param.add_(grad, alpha=-lr)
+
+
+class Momentum(LectureOptimizer):
+    r"""Gradient descent with momentum, in the lecture's notation.
+
+    $$
+    \mathbf{m}^{0} = \mathbf{0}, \qquad
+    \mathbf{m}^{t+1} = \lambda\,\mathbf{m}^{t} - \eta^t\,\mathbf{g}^{t}, \qquad
+    \boldsymbol\theta^{t+1} = \boldsymbol\theta^{t} + \mathbf{m}^{t+1}
+    $$
+
+    Unrolled, $\mathbf{m}^{t+1} = -\sum_{k=0}^{t} \lambda^{t-k}\,\eta^k\,\mathbf{g}^k$: the step is a
+    weighted sum of all past gradients, the recent ones weighing most.
+
+    **How it maps to** ``torch.optim.SGD(params, lr, momentum)``. PyTorch keeps a buffer of raw
+    gradients, $\mathbf{v}^{t+1} = \mu\,\mathbf{v}^{t} + \mathbf{g}^{t}$ (the first step sets
+    $\mathbf{v}^1 = \mathbf{g}^0$), and steps $\boldsymbol\theta^{t+1} = \boldsymbol\theta^t -
+    \text{lr}\cdot\mathbf{v}^{t+1}$. With $\mu = \lambda$ and a *constant* $\text{lr} = \eta$ the two
+    are the same method, $\mathbf{m}^t = -\eta\,\mathbf{v}^t$, and give the same trajectory. With a
+    learning rate that changes they differ: here each gradient keeps the learning rate of the step
+    it was taken at, while PyTorch multiplies the whole buffer by the current rate. (``dampening``
+    and ``nesterov`` have no counterpart here.)
+
+    Args:
+        params: parameters or parameter groups.
+        lr: $\eta$, a finite number >= 0 or a schedule ``t -> lr``.
+        momentum: $\lambda$, in $[0, 1)$. PyTorch accepts any value >= 0; at $\lambda \ge 1$ the
+            weights of old gradients stop shrinking and the sum no longer forgets.
+
+    Examples:
+        >>> w = torch.tensor([1.0], requires_grad=True)
+        >>> opt = Momentum([w], lr=0.1, momentum=0.5)
+        >>> for _ in range(2):
+        ...     opt.zero_grad()
+        ...     (w ** 2).sum().backward()
+        ...     _ = opt.step()
+        >>> # m1 = -0.1 * 2 = -0.2, w1 = 0.8; m2 = 0.5 * -0.2 - 0.1 * 1.6 = -0.26, w2 = 0.54
+        >>> round(w.item(), 6)
+        0.54
+    """
+
+    def __init__(self, params, lr: LearningRate = 0.01, momentum: float = 0.9):
+        momentum = _real("momentum", momentum)
+        if not (0.0 <= momentum < 1.0):
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        super().__init__(params, lr, {"momentum": momentum})
+
+    def _update(self, param, grad, state, group, lr, t):
+        if "m" not in state:
+            state["m"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        m = state["m"]
+        m.mul_(group["momentum"]).add_(grad, alpha=-lr)
+        param.add_(m)
