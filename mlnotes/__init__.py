@@ -4,6 +4,9 @@ One module per chapter concept:
 
 - [`mlnotes.derivatives`][]: gradient, Hessian and Hessian-vector products of a loss;
 - [`mlnotes.critical_points`][]: the Taylor model, the eigenvalue test, escaping saddle points;
+- [`mlnotes.optim`][]: optimizers in the lecture's notation (gradient descent, momentum);
+- [`mlnotes.data`][]: the bundled digits data and an MNIST loader;
+- [`mlnotes.training`][]: the small training loop of the experiments;
 - [`mlnotes.device`][], [`mlnotes.cli`][], [`mlnotes.plotting`][]: what the example scripts share.
 """
 
@@ -18,22 +21,33 @@ from mlnotes.critical_points import (
     escape_step,
     product_model_loss,
 )
+from mlnotes.data import load_digits, load_mnist
 from mlnotes.derivatives import ModuleLoss, gradient, hessian, hvp
+from mlnotes.optim import GradientDescent, LectureOptimizer, Momentum
+from mlnotes.training import TrainingDiverged, evaluate, train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GradientDescent",
+    "LectureOptimizer",
     "ModuleLoss",
+    "Momentum",
     "NotCriticalPointWarning",
     "PointKind",
     "PointReport",
     "TaylorModel",
+    "TrainingDiverged",
     "analyze_point",
     "classify_hessian",
     "escape_direction",
     "escape_step",
+    "evaluate",
     "gradient",
     "hessian",
     "hvp",
+    "load_digits",
+    "load_mnist",
     "product_model_loss",
+    "train",
 ]
