@@ -63,7 +63,7 @@ def figure(sizes, train_acc, val_acc):
             capsize=3,
             label=label,
         )
-    ax.set(xscale="log", xlabel="$B$", ylabel="accuracy")
+    ax.set(xscale="log", xlabel="$B$", ylabel=r"$\mathrm{acc}$")
     ax.legend()
     return fig
 

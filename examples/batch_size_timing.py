@@ -26,6 +26,7 @@ from mlnotes.plotting import new_figure, save_figure
 from mlnotes.training import train
 
 MIN_UPDATES = 60
+MEASURES_TIME = True  # the figure plots wall-clock time, so it differs from run to run
 
 
 def model(seed: int) -> nn.Module:
@@ -56,8 +57,8 @@ def figure(rows: list[dict], device: torch.device):
     sizes = [r["batch_size"] for r in rows]
     left.loglog(sizes, [r["seconds_per_update"] * 1e3 for r in rows], "o-", color="tab:blue")
     right.loglog(sizes, [r["seconds_per_epoch"] for r in rows], "o-", color="tab:orange")
-    left.set(xlabel="$B$", ylabel="ms / update")
-    right.set(xlabel="$B$", ylabel="s / epoch")
+    left.set(xlabel="$B$", ylabel=r"$t_{\mathrm{update}}$ (ms)")
+    right.set(xlabel="$B$", ylabel=r"$t_{\mathrm{epoch}}$ (s)")
     for ax in (left, right):
         ax.set_title(f"{device.type}", fontsize=9)
     return fig
