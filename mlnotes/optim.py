@@ -21,12 +21,13 @@ well, which rewrites ``group["lr"]``; a schedule passed as ``lr`` should not be 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
+from torch.optim.optimizer import ParamsT
 
 LearningRate = float | Callable[[int], float]
 
@@ -66,7 +67,7 @@ class LectureOptimizer(Optimizer):
             schedule returns such a value at some step.
     """
 
-    def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: LearningRate, defaults: dict):
+    def __init__(self, params: ParamsT, lr: LearningRate, defaults: dict[str, Any]):
         super().__init__(params, {"lr": check_lr(lr), **defaults})
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -130,7 +131,7 @@ class GradientDescent(LectureOptimizer):
         [0.5, -1.0]
     """
 
-    def __init__(self, params, lr: LearningRate = 0.01):
+    def __init__(self, params: ParamsT, lr: LearningRate = 0.01):
         super().__init__(params, lr, {})
 
     def _update(self, param, grad, state, group, lr, t):
@@ -176,7 +177,7 @@ class Momentum(LectureOptimizer):
         0.54
     """
 
-    def __init__(self, params, lr: LearningRate = 0.01, momentum: float = 0.9):
+    def __init__(self, params: ParamsT, lr: LearningRate = 0.01, momentum: float = 0.9):
         momentum = _real("momentum", momentum)
         if not (0.0 <= momentum < 1.0):
             raise ValueError(f"Invalid momentum value: {momentum}")
