@@ -127,3 +127,51 @@ def test_timing_example_measures_every_batch_size(quick_run):
     assert all(r["seconds_per_update"] > 0 for r in rows)
     # an epoch of the full batch is one update; an epoch of B = 1 is 1077 of them
     assert rows[-1]["seconds_per_epoch"] < rows[0]["seconds_per_epoch"]
+
+
+def test_filter_normalized_directions_match_the_rows_of_the_weights():
+    import torch
+    from torch import nn
+
+    sharp_flat = load(EXAMPLES / "sharp_flat.py")
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
+    d = sharp_flat.filter_normalized(net, torch.Generator().manual_seed(1))
+    offset = 0
+    for p in net.parameters():
+        part = d[offset : offset + p.numel()].view_as(p)
+        offset += p.numel()
+        if p.dim() == 1:
+            assert torch.count_nonzero(part) == 0  # biases are not perturbed
+        else:
+            torch.testing.assert_close(part.norm(dim=1), p.detach().norm(dim=1))
+    assert offset == d.numel()
+
+
+def test_power_iteration_finds_the_top_eigenvalue_of_the_exact_hessian():
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    from mlnotes import ModuleLoss, hessian
+    from mlnotes.data import Split
+
+    sharp_flat = load(EXAMPLES / "sharp_flat.py")
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    split = Split(torch.randn(20, 3), torch.randint(0, 2, (20,)))
+    estimate = sharp_flat.top_eigenvalue(net, split, torch.device("cpu"), iterations=300)
+    f = ModuleLoss(net.double(), F.cross_entropy, split.x.double(), split.y)
+    exact = torch.linalg.eigvalsh(hessian(f, f.theta))
+    # power iteration finds the eigenvalue of largest magnitude; here that is the largest one
+    assert exact[-1] > abs(exact[0])
+    assert estimate == pytest.approx(float(exact[-1]), rel=1e-6)
+
+
+def test_sharp_flat_example_reports_both_solutions(quick_run):
+    _, results = quick_run
+    summary = results["sharp_flat"]["summary"]
+    assert len(summary) == 2
+    for numbers in summary.values():
+        assert numbers["lambda_max"] > 0
+        assert 0.0 <= numbers["test_accuracy"] <= 1.0
