@@ -5,13 +5,15 @@ at step $t$ as $\mathbf{g}^t$ and the learning rate as $\eta$ (or $\eta^t$ when 
 schedule). Every optimizer here shares one skeleton, [`LectureOptimizer`][]: it validates the
 hyperparameters, reads the learning rate of step $t$ (a number, or a schedule $t \mapsto \eta^t$) in
 one place, keeps a step counter per parameter, and leaves one method, ``_update``, to each
-optimizer. They drop into any PyTorch training loop::
+optimizer. They drop into any PyTorch training loop:
 
-    opt = Momentum(model.parameters(), lr=0.1, momentum=0.9)
-    for x, y in batches:
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
+```python
+opt = Momentum(model.parameters(), lr=0.1, momentum=0.9)
+for x, y in batches:
+    opt.zero_grad()
+    loss_fn(model(x), y).backward()
+    opt.step()
+```
 
 A schedule is any function of the step $t = 0, 1, 2, \dots$ that returns a learning rate, for
 example ``lr=lambda t: 0.1 / (t + 1) ** 0.5``. A number works with ``torch.optim.lr_scheduler`` as
