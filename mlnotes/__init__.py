@@ -4,7 +4,9 @@ One module per chapter concept:
 
 - [`mlnotes.derivatives`][]: gradient, Hessian and Hessian-vector products of a loss;
 - [`mlnotes.critical_points`][]: the Taylor model, the eigenvalue test, escaping saddle points;
-- [`mlnotes.optim`][]: optimizers in the lecture's notation (gradient descent, momentum);
+- [`mlnotes.optim`][]: optimizers in the lecture's notation (gradient descent, momentum, Adagrad,
+  RMSProp, Adam);
+- [`mlnotes.schedules`][]: learning-rate schedules (decay, warm-up, cosine);
 - [`mlnotes.data`][]: the bundled digits data and an MNIST loader;
 - [`mlnotes.training`][]: the small training loop of the experiments;
 - [`mlnotes.device`][], [`mlnotes.cli`][], [`mlnotes.plotting`][]: what the example scripts share.
@@ -23,12 +25,14 @@ from mlnotes.critical_points import (
 )
 from mlnotes.data import load_digits, load_mnist
 from mlnotes.derivatives import ModuleLoss, gradient, hessian, hvp
-from mlnotes.optim import GradientDescent, LectureOptimizer, Momentum
+from mlnotes.optim import Adagrad, Adam, GradientDescent, LectureOptimizer, Momentum, RMSProp
 from mlnotes.training import TrainingDiverged, evaluate, train
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Adagrad",
+    "Adam",
     "GradientDescent",
     "LectureOptimizer",
     "ModuleLoss",
@@ -36,6 +40,7 @@ __all__ = [
     "NotCriticalPointWarning",
     "PointKind",
     "PointReport",
+    "RMSProp",
     "TaylorModel",
     "TrainingDiverged",
     "analyze_point",

@@ -191,3 +191,157 @@ class Momentum(LectureOptimizer):
         m = state["m"]
         m.mul_(group["momentum"]).add_(grad, alpha=-lr)
         param.add_(m)
+
+
+def _unit_interval(name: str, value: object, message: str) -> float:
+    """A float in [0, 1); ``message`` is PyTorch's wording for the error."""
+    value = _real(name, value)
+    if not (0.0 <= value < 1.0):
+        raise ValueError(message.format(value))
+    return value
+
+
+def _epsilon(eps: object) -> float:
+    eps = _real("eps", eps)
+    if not (0.0 < eps < math.inf):  # PyTorch accepts 0; here the denominator must stay positive
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    return eps
+
+
+class Adagrad(LectureOptimizer):
+    r"""Adagrad as the lecture writes it: divide by the root *mean* square of all past gradients.
+
+    $$
+    \sigma^t = \sqrt{\frac{1}{t+1}\sum_{i=0}^{t}\left(\mathbf{g}^i\right)^2}, \qquad
+    \boldsymbol\theta^{t+1} = \boldsymbol\theta^t - \frac{\eta^t}{\sigma^t + \epsilon}\,\mathbf{g}^t
+    $$
+
+    (squares, roots and the division are element-wise: every parameter has its own $\sigma$).
+
+    **Difference from** ``torch.optim.Adagrad``, which divides by the root of the *sum*,
+    $\sqrt{\sum_i (\mathbf{g}^i)^2} + \epsilon$. The two differ by the factor $\sqrt{t+1}$: with a
+    constant $\eta$ this optimizer's step $t$ is $\sqrt{t+1}$ times PyTorch's. They coincide when
+    the lecture's decay $\eta^t = \eta/\sqrt{t+1}$ is used, ``lr=lambda t: eta / (t + 1) ** 0.5``,
+    up to where $\epsilon$ sits ($\epsilon\sqrt{t+1}$ against $\epsilon$ in the denominator).
+
+    Args:
+        params: parameters or parameter groups.
+        lr: $\eta$, a finite number >= 0 or a schedule ``t -> lr``.
+        eps: $\epsilon > 0$, added to $\sigma^t$ (PyTorch also allows 0).
+    """
+
+    def __init__(self, params: ParamsT, lr: LearningRate = 0.01, eps: float = 1e-10):
+        super().__init__(params, lr, {"eps": _epsilon(eps)})
+
+    def _update(self, param, grad, state, group, lr, t):
+        if "sum_sq" not in state:
+            state["sum_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        sum_sq = state["sum_sq"]
+        sum_sq.addcmul_(grad, grad)
+        sigma = sum_sq.div(t + 1).sqrt_().add_(group["eps"])
+        param.addcdiv_(grad, sigma, value=-lr)
+
+
+class RMSProp(LectureOptimizer):
+    r"""RMSProp as the lecture writes it: $\sigma$ starts at the first gradient's magnitude.
+
+    $$
+    \sigma^0 = \left|\mathbf{g}^0\right|, \qquad
+    \sigma^t = \sqrt{\alpha\left(\sigma^{t-1}\right)^2 + (1-\alpha)\left(\mathbf{g}^t\right)^2}, \qquad
+    \boldsymbol\theta^{t+1} = \boldsymbol\theta^t - \frac{\eta^t}{\sigma^t + \epsilon}\,\mathbf{g}^t
+    $$
+
+    **Difference from** ``torch.optim.RMSprop``, whose running average starts at zero:
+    $v^t = \alpha v^{t-1} + (1-\alpha)(\mathbf{g}^t)^2$ with $v^{-1} = 0$. PyTorch's first step is
+    therefore $1/\sqrt{1-\alpha}$ times larger (10 times at its default $\alpha = 0.99$), and the
+    two stay apart while $\alpha^t$ is not negligible. PyTorch's form is what [`Adam`][] computes
+    with $\beta_1 = 0$ and no bias correction.
+
+    Args:
+        params: parameters or parameter groups.
+        lr: $\eta$, a finite number >= 0 or a schedule ``t -> lr``.
+        alpha: $\alpha \in [0, 1)$, the weight of the past.
+        eps: $\epsilon > 0$, added to $\sigma^t$.
+    """
+
+    def __init__(self, params: ParamsT, lr: LearningRate = 0.01, alpha: float = 0.99, eps: float = 1e-8):
+        alpha = _unit_interval("alpha", alpha, "Invalid alpha value: {}")
+        super().__init__(params, lr, {"alpha": alpha, "eps": _epsilon(eps)})
+
+    def _update(self, param, grad, state, group, lr, t):
+        if "sq_avg" not in state:
+            state["sq_avg"] = grad * grad  # sigma^0 squared
+        else:
+            alpha = group["alpha"]
+            state["sq_avg"].mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
+        sigma = state["sq_avg"].sqrt().add_(group["eps"])
+        param.addcdiv_(grad, sigma, value=-lr)
+
+
+class Adam(LectureOptimizer):
+    r"""Adam: momentum (a moving average of gradients) divided by RMSProp's $\sigma$, bias-corrected.
+
+    $$
+    \mathbf{m}^t = \beta_1\mathbf{m}^{t-1} + (1-\beta_1)\,\mathbf{g}^t, \qquad
+    \mathbf{v}^t = \beta_2\mathbf{v}^{t-1} + (1-\beta_2)\left(\mathbf{g}^t\right)^2, \qquad
+    \mathbf{m}^{-1} = \mathbf{v}^{-1} = \mathbf{0}
+    $$
+
+    $$
+    \hat{\mathbf{m}}^t = \frac{\mathbf{m}^t}{1-\beta_1^{t+1}}, \qquad
+    \hat{\mathbf{v}}^t = \frac{\mathbf{v}^t}{1-\beta_2^{t+1}}, \qquad
+    \boldsymbol\theta^{t+1} = \boldsymbol\theta^t
+        - \frac{\eta^t}{\sqrt{\hat{\mathbf{v}}^t} + \epsilon}\,\hat{\mathbf{m}}^t
+    $$
+
+    This is the summary formula of the chapter, $\boldsymbol\theta \leftarrow \boldsymbol\theta -
+    (\eta^t/\sigma^t)\,\mathbf{m}^t$, with $\sigma^t = \sqrt{\hat{\mathbf{v}}^t} + \epsilon$. Note the
+    lecture's momentum ($\mathbf{m} \leftarrow \lambda\mathbf{m} - \eta\mathbf{g}$) sums gradients,
+    while Adam *averages* them with weight $1-\beta_1$.
+
+    **Same as** ``torch.optim.Adam`` (``amsgrad=False``, ``weight_decay=0``): $\epsilon$ is added
+    after the square root of the bias-corrected $\hat{\mathbf{v}}$, as in the Adam paper. With
+    ``bias_correction=False`` the division by $1-\beta^{t+1}$ is left out; with $\beta_1 = 0$ as well
+    this is ``torch.optim.RMSprop`` (zero start).
+
+    Args:
+        params: parameters or parameter groups.
+        lr: $\eta$, a finite number >= 0 or a schedule ``t -> lr``.
+        betas: $(\beta_1, \beta_2)$, each in $[0, 1)$.
+        eps: $\epsilon > 0$.
+        bias_correction: divide by $1-\beta^{t+1}$ (default) or not.
+    """
+
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: LearningRate = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        bias_correction: bool = True,
+    ):
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        beta1 = _unit_interval("betas[0]", betas[0], "Invalid beta parameter at index 0: {}")
+        beta2 = _unit_interval("betas[1]", betas[1], "Invalid beta parameter at index 1: {}")
+        if not isinstance(bias_correction, bool):
+            raise TypeError(f"bias_correction must be True or False, got {bias_correction!r}")
+        super().__init__(
+            params, lr, {"betas": (beta1, beta2), "eps": _epsilon(eps), "bias_correction": bias_correction}
+        )
+
+    def _update(self, param, grad, state, group, lr, t):
+        if "m" not in state:
+            state["m"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            state["v"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+        beta1, beta2 = group["betas"]
+        m, v = state["m"], state["v"]
+        m.lerp_(grad, 1 - beta1)
+        v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        if group["bias_correction"]:
+            step_size = lr / (1 - beta1 ** (t + 1))
+            denom = (v.sqrt() / math.sqrt(1 - beta2 ** (t + 1))).add_(group["eps"])
+        else:
+            step_size = lr
+            denom = v.sqrt().add_(group["eps"])
+        param.addcdiv_(m, denom, value=-step_size)

@@ -1,0 +1,138 @@
+"""mlnotes.schedules against torch.optim.lr_scheduler, closed forms, and through both optimizers."""
+
+import itertools
+import math
+
+import pytest
+import torch
+
+import mlnotes.optim as mo
+from mlnotes.schedules import (
+    CosineDecay,
+    ExponentialDecay,
+    InverseSqrtDecay,
+    LinearWarmup,
+    StepDecay,
+    TransformerWarmup,
+)
+
+
+def torch_rates(base, make_scheduler, steps):
+    """The learning rate torch uses for updates 0, 1, ..., steps - 1."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=base)
+    sched = make_scheduler(opt)
+    rates = []
+    for _ in range(steps):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return rates
+
+
+@pytest.mark.parametrize(
+    ("schedule", "make_scheduler"),
+    [
+        (StepDecay(0.5, step_size=7, gamma=0.3), lambda o: torch.optim.lr_scheduler.StepLR(o, 7, gamma=0.3)),
+        (ExponentialDecay(0.5, gamma=0.9), lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)),
+        (
+            LinearWarmup(0.5, warmup_steps=10),
+            lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=9),
+        ),
+        (
+            CosineDecay(0.5, total_steps=20, min_lr=0.05),
+            lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=20, eta_min=0.05),
+        ),
+    ],
+)
+def test_schedules_give_the_rates_of_their_torch_counterparts(schedule, make_scheduler):
+    steps = 21  # through the end of the cosine's period and past the warm-up
+    ours = [schedule(t) for t in range(steps)]
+    assert ours == pytest.approx(torch_rates(schedule.base, make_scheduler, steps), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        StepDecay(0.5, step_size=3),
+        ExponentialDecay(0.5, gamma=0.8),
+        InverseSqrtDecay(0.5),
+        LinearWarmup(0.5, warmup_steps=5),
+        TransformerWarmup(d_model=64, warmup_steps=5),
+        CosineDecay(0.5, total_steps=8),
+    ],
+)
+def test_every_schedule_works_through_lambda_lr_and_as_an_mlnotes_lr(schedule):
+    steps = 12
+    assert [schedule(t) for t in range(steps)] == pytest.approx(
+        torch_rates(schedule.base, lambda o: torch.optim.lr_scheduler.LambdaLR(o, schedule.factor), steps),
+        rel=1e-12,
+        abs=1e-15,
+    )
+
+    def run(make):
+        w = torch.tensor([1.0, -0.5], dtype=torch.float64, requires_grad=True)
+        opt, sched = make(w)
+        for _ in range(steps):
+            opt.zero_grad()
+            (0.5 * w**2 + 0.1 * w**4).sum().backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+        return w.detach()
+
+    ours = run(lambda w: (mo.GradientDescent([w], lr=schedule), None))
+
+    def with_torch(w):
+        opt = torch.optim.SGD([w], lr=schedule.base)
+        return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule.factor)
+
+    torch.testing.assert_close(ours, run(with_torch), rtol=0, atol=1e-14)
+
+
+def test_transformer_warmup_closed_form():
+    d, w = 512, 4000
+    sched = TransformerWarmup(d_model=d, warmup_steps=w)
+    assert sched(0) == pytest.approx(d**-0.5 * w**-1.5)  # s = 1
+    assert sched(w - 1) == pytest.approx((d * w) ** -0.5)  # the peak, s = w
+    assert sched(4 * w - 1) == pytest.approx(d**-0.5 * (4 * w) ** -0.5)  # decaying as 1/sqrt(s)
+    rates = [sched(t) for t in range(0, 3 * w, 97)]
+    peak = max(range(len(rates)), key=rates.__getitem__)
+    assert all(a < b for a, b in itertools.pairwise(rates[: peak + 1]))
+    assert all(a > b for a, b in itertools.pairwise(rates[peak:]))
+    assert TransformerWarmup(d, w, scale=2.0)(10) == pytest.approx(2 * sched(10))
+
+
+def test_cosine_holds_its_minimum_after_the_period_and_inverse_sqrt_by_hand():
+    cos = CosineDecay(1.0, total_steps=10, min_lr=0.1)
+    assert cos(0) == 1.0 and cos(10) == pytest.approx(0.1) and cos(25) == pytest.approx(0.1)
+    assert cos(5) == pytest.approx(0.55)
+    assert [InverseSqrtDecay(0.3)(t) for t in (0, 3, 8)] == pytest.approx([0.3, 0.15, 0.1])
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: StepDecay(-0.1, 3), ValueError, "Invalid learning rate: -0.1"),
+        (lambda: StepDecay(math.nan, 3), ValueError, "Invalid learning rate: nan"),
+        (lambda: StepDecay("0.1", 3), TypeError, "lr must be a real number"),
+        (lambda: StepDecay(0.1, 0), ValueError, "step_size must be a positive integer"),
+        (lambda: StepDecay(0.1, 2.5), ValueError, "step_size must be a positive integer"),
+        (lambda: StepDecay(0.1, 3, gamma=0.0), ValueError, r"gamma must be a number in \(0, 1\]"),
+        (lambda: ExponentialDecay(0.1, gamma=1.5), ValueError, "gamma must be a number"),
+        (lambda: LinearWarmup(0.1, 0), ValueError, "warmup_steps must be a positive integer"),
+        (lambda: TransformerWarmup(0, 10), ValueError, "d_model must be a positive integer"),
+        (lambda: TransformerWarmup(64, 10, scale=-1.0), ValueError, "Invalid scale: -1.0"),
+        (lambda: CosineDecay(0.1, 0), ValueError, "total_steps must be a positive integer"),
+        (lambda: CosineDecay(0.1, 10, min_lr=0.2), ValueError, "min_lr must not exceed lr"),
+    ],
+)
+def test_bad_arguments(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+@pytest.mark.parametrize("t", [-1, 1.5, True])
+def test_the_step_must_be_a_non_negative_integer(t):
+    with pytest.raises(ValueError, match="the step t must be an integer >= 0"):
+        ExponentialDecay(0.1, 0.9)(t)
