@@ -1,0 +1,40 @@
+"""The benchmark scripts run (tiny settings) and cover every optimizer; their timings are not tested."""
+
+import importlib.util
+import inspect
+from pathlib import Path
+
+import pytest
+import torch
+
+import mlnotes.optim as mo
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_optimizer_benchmark_covers_every_optimizer_and_runs(capsys):
+    bench = load("optimizer_step")
+    classes = {
+        cls
+        for cls in vars(mo).values()
+        if inspect.isclass(cls) and issubclass(cls, mo.LectureOptimizer) and cls is not mo.LectureOptimizer
+    }
+    params = [torch.zeros(2, requires_grad=True)]
+    benchmarked = {type(ours(params)) for ours, _ in bench.PAIRS.values()}
+    assert benchmarked == classes
+    ratios = bench.main(["--device", "cpu", "--steps", "1", "--repeats", "1"])
+    assert set(ratios) == set(bench.PAIRS) and all(r > 0 for r in ratios.values())
+    assert "worst ratio" in capsys.readouterr().out
+
+
+def test_optimizer_benchmark_rejects_bad_settings():
+    with pytest.raises(SystemExit) as exit_info:
+        load("optimizer_step").main(["--steps", "0"])
+    assert exit_info.value.code == 2
