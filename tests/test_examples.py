@@ -175,3 +175,16 @@ def test_sharp_flat_example_reports_both_solutions(quick_run):
     for numbers in summary.values():
         assert numbers["lambda_max"] > 0
         assert 0.0 <= numbers["test_accuracy"] <= 1.0
+
+
+def test_convex_valley_example_shows_the_adagrad_burst_and_the_smooth_decay(quick_run):
+    _, results = quick_run
+    summary = results["convex_valley"]["summary"]
+    adagrad = summary[r"Adagrad, $\eta=0.1$"]
+    decayed = summary[r"Adagrad, $\eta^t=1/\sqrt{t+1}$"]
+    tiny = summary[r"$\eta=10^{-4}$"]
+    # a burst up the wall long after Adagrad reached the valley floor; none with the decay
+    assert adagrad["largest_burst"] > 0.1 and adagrad["burst_at"] > 1000
+    assert decayed["largest_burst"] < 1e-4
+    # plain gradient descent with a tiny rate has hardly left the start (8, 1.024)
+    assert tiny["distance"] > 7.9
