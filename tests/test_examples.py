@@ -188,3 +188,14 @@ def test_convex_valley_example_shows_the_adagrad_burst_and_the_smooth_decay(quic
     assert decayed["largest_burst"] < 1e-4
     # plain gradient descent with a tiny rate has hardly left the start (8, 1.024)
     assert tiny["distance"] > 7.9
+
+
+def test_schedules_example_runs_adam_with_and_without_warmup(quick_run):
+    _, results = quick_run
+    summary = results["schedules"]["summary"]
+    assert set(summary) == {(3e-3, False), (3e-3, True), (1e-2, False), (1e-2, True)}
+    for numbers in summary.values():
+        assert all(0.0 <= a <= 1.0 for a in numbers["val_accuracy"])
+    # a warm-up starts at a small fraction of the peak rate, so after one epoch it has learned less
+    for peak in (3e-3, 1e-2):
+        assert summary[(peak, True)]["first_epoch_loss"][0] > summary[(peak, False)]["first_epoch_loss"][0]
