@@ -65,7 +65,7 @@ def fit(data, batch_size, lr, max_epochs, seed, device):
 
 
 def flat(net):
-    return torch.cat([p.detach().flatten() for p in net.parameters()])
+    return torch.nn.utils.parameters_to_vector(net.parameters()).detach()
 
 
 def load(net, theta):

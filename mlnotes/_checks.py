@@ -35,10 +35,23 @@ def square_matrix(name: str, value: object) -> Tensor:
     return value
 
 
-def nonnegative(name: str, value: object) -> float:
-    """Return ``value`` as a float if it is a real number >= 0 (NaN is rejected)."""
+def real(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is an int or float (not a bool), else raise ``TypeError``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    return float(value)
+
+
+def positive_int(name: str, value: object) -> int:
+    """Return ``value`` if it is an int >= 1 (not a bool), else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def nonnegative(name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a real number >= 0 (NaN is rejected)."""
+    value = real(name, value)
     if not 0.0 <= value < math.inf:
         raise ValueError(f"Invalid {name}: {value} (expected a finite number >= 0)")
     return float(value)

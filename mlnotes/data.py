@@ -58,6 +58,11 @@ class Split:
     def __len__(self) -> int:
         return len(self.y)
 
+    @classmethod
+    def from_arrays(cls, x: np.ndarray, y: np.ndarray) -> Split:
+        """float32 inputs and int64 labels from numpy arrays."""
+        return cls(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long))
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -85,11 +90,12 @@ def _split(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fraction: flo
     x_train, x_val, y_train, y_val = train_test_split(
         x_rest, y_rest, test_size=val_fraction / (1.0 - test_fraction), random_state=seed, stratify=y_rest
     )
-
-    def split(a, b):
-        return Split(torch.as_tensor(a, dtype=torch.float32), torch.as_tensor(b, dtype=torch.long))
-
-    return Dataset(split(x_train, y_train), split(x_val, y_val), split(x_test, y_test), int(y.max()) + 1)
+    return Dataset(
+        Split.from_arrays(x_train, y_train),
+        Split.from_arrays(x_val, y_val),
+        Split.from_arrays(x_test, y_test),
+        int(y.max()) + 1,
+    )
 
 
 def load_digits(*, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0) -> Dataset:
@@ -229,13 +235,9 @@ def load_mnist(
         raise ValueError(f"val_size must be between 1 and {len(y_train) - 1}, got {val_size}")
     order = np.random.default_rng(seed).permutation(len(y_train))
     val, train = order[:val_size], order[val_size:]
-
-    def split(x, y):
-        return Split(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long))
-
     return Dataset(
-        split(x_train[train], y_train[train]),
-        split(x_train[val], y_train[val]),
-        split(x_test, y_test),
+        Split.from_arrays(x_train[train], y_train[train]),
+        Split.from_arrays(x_train[val], y_train[val]),
+        Split.from_arrays(x_test, y_test),
         int(max(y_train.max(), y_test.max())) + 1,
     )

@@ -31,13 +31,9 @@ from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.optimizer import ParamsT
 
+from mlnotes import _checks
+
 LearningRate = float | Callable[[int], float]
-
-
-def _real(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    return float(value)
 
 
 def check_lr(lr: object) -> LearningRate:
@@ -180,7 +176,7 @@ class Momentum(LectureOptimizer):
     """
 
     def __init__(self, params: ParamsT, lr: LearningRate = 0.01, momentum: float = 0.9):
-        momentum = _real("momentum", momentum)
+        momentum = _checks.real("momentum", momentum)
         if not (0.0 <= momentum < 1.0):
             raise ValueError(f"Invalid momentum value: {momentum}")
         super().__init__(params, lr, {"momentum": momentum})
@@ -195,14 +191,14 @@ class Momentum(LectureOptimizer):
 
 def _unit_interval(name: str, value: object, message: str) -> float:
     """A float in [0, 1); ``message`` is PyTorch's wording for the error."""
-    value = _real(name, value)
+    value = _checks.real(name, value)
     if not (0.0 <= value < 1.0):
         raise ValueError(message.format(value))
     return value
 
 
 def _epsilon(eps: object) -> float:
-    eps = _real("eps", eps)
+    eps = _checks.real("eps", eps)
     if not (0.0 < eps < math.inf):  # PyTorch accepts 0; here the denominator must stay positive
         raise ValueError(f"Invalid epsilon value: {eps}")
     return eps

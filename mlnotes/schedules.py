@@ -17,11 +17,8 @@ from __future__ import annotations
 
 import math
 
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+from mlnotes import _checks
+from mlnotes.optim import check_lr
 
 
 def _step(t: object) -> int:
@@ -30,12 +27,11 @@ def _step(t: object) -> int:
     return t
 
 
-def _rate(name: str, value: object) -> float:
-    if callable(value) or isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    if not (0.0 <= value < math.inf):
-        raise ValueError(f"Invalid learning rate: {value}" if name == "lr" else f"Invalid {name}: {value}")
-    return float(value)
+def _base_lr(lr: object) -> float:
+    """The optimizers' learning-rate check, without the schedule: a schedule's base is a number."""
+    if callable(lr):
+        raise TypeError(f"lr must be a real number, got {type(lr).__name__}")
+    return check_lr(lr)
 
 
 def _gamma(gamma: object) -> float:
@@ -67,8 +63,8 @@ class StepDecay(Schedule):
     """
 
     def __init__(self, lr: float, step_size: int, gamma: float = 0.1):
-        self.base = _rate("lr", lr)
-        self.step_size = _positive_int("step_size", step_size)
+        self.base = _base_lr(lr)
+        self.step_size = _checks.positive_int("step_size", step_size)
         self.gamma = _gamma(gamma)
 
     def factor(self, t: int) -> float:
@@ -79,7 +75,7 @@ class ExponentialDecay(Schedule):
     r"""$\eta^t = \eta\,\gamma^t$, as ``torch.optim.lr_scheduler.ExponentialLR``."""
 
     def __init__(self, lr: float, gamma: float):
-        self.base = _rate("lr", lr)
+        self.base = _base_lr(lr)
         self.gamma = _gamma(gamma)
 
     def factor(self, t: int) -> float:
@@ -90,7 +86,7 @@ class InverseSqrtDecay(Schedule):
     r"""$\eta^t = \eta/\sqrt{t+1}$, the decay the lecture pairs with Adagrad."""
 
     def __init__(self, lr: float):
-        self.base = _rate("lr", lr)
+        self.base = _base_lr(lr)
 
     def factor(self, t: int) -> float:
         return 1.0 / math.sqrt(t + 1)
@@ -103,8 +99,8 @@ class LinearWarmup(Schedule):
     """
 
     def __init__(self, lr: float, warmup_steps: int):
-        self.base = _rate("lr", lr)
-        self.warmup_steps = _positive_int("warmup_steps", warmup_steps)
+        self.base = _base_lr(lr)
+        self.warmup_steps = _checks.positive_int("warmup_steps", warmup_steps)
 
     def factor(self, t: int) -> float:
         return min(1.0, (t + 1) / self.warmup_steps)
@@ -124,9 +120,9 @@ class TransformerWarmup(Schedule):
     """
 
     def __init__(self, d_model: int, warmup_steps: int, scale: float = 1.0):
-        self.d_model = _positive_int("d_model", d_model)
-        self.warmup_steps = _positive_int("warmup_steps", warmup_steps)
-        self.scale = _rate("scale", scale)
+        self.d_model = _checks.positive_int("d_model", d_model)
+        self.warmup_steps = _checks.positive_int("warmup_steps", warmup_steps)
+        self.scale = _checks.nonnegative("scale", scale)
         self.base = self.scale * self.d_model**-0.5
 
     def factor(self, t: int) -> float:
@@ -142,9 +138,9 @@ class CosineDecay(Schedule):
     """
 
     def __init__(self, lr: float, total_steps: int, min_lr: float = 0.0):
-        self.base = _rate("lr", lr)
-        self.total_steps = _positive_int("total_steps", total_steps)
-        min_lr = _rate("min_lr", min_lr)
+        self.base = _base_lr(lr)
+        self.total_steps = _checks.positive_int("total_steps", total_steps)
+        min_lr = _checks.nonnegative("min_lr", min_lr)
         if min_lr > self.base:
             raise ValueError(f"min_lr must not exceed lr, got min_lr={min_lr} > lr={self.base}")
         self.min_lr = min_lr

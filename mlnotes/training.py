@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from mlnotes import _checks
 from mlnotes.data import Split
 from mlnotes.device import resolve_device
 
@@ -64,12 +65,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -83,7 +78,7 @@ def evaluate(
 
     The model's train/eval mode is restored afterwards.
     """
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = _checks.positive_int("batch_size", batch_size)
     device = resolve_device(device) if isinstance(device, str) else device
     was_training = model.training
     model.eval()
@@ -141,9 +136,9 @@ def train(
         TrainingDiverged: the loss became NaN or infinite; the message names epoch and update.
         ValueError: bad ``epochs``, ``batch_size`` or ``check_every``, or an empty ``data``.
     """
-    epochs = _positive_int("epochs", epochs)
-    batch_size = _positive_int("batch_size", batch_size)
-    check_every = _positive_int("check_every", check_every)
+    epochs = _checks.positive_int("epochs", epochs)
+    batch_size = _checks.positive_int("batch_size", batch_size)
+    check_every = _checks.positive_int("check_every", check_every)
     if len(data) == 0:
         raise ValueError("data is empty")
     device = resolve_device(device) if isinstance(device, str) else device
@@ -175,10 +170,10 @@ def train(
                 checked = update + 1
         synchronize(device)
         seconds = time.perf_counter() - start
-        result = EpochResult(epoch, float(losses.mean()), per_epoch, seconds)
-        if val is not None:
-            val_loss, val_accuracy = evaluate(model, val, loss_fn=loss_fn, device=device)
-            result = EpochResult(epoch, result.train_loss, per_epoch, seconds, val_loss, val_accuracy)
+        val_loss, val_accuracy = (
+            evaluate(model, val, loss_fn=loss_fn, device=device) if val is not None else (None, None)
+        )
+        result = EpochResult(epoch, float(losses.mean()), per_epoch, seconds, val_loss, val_accuracy)
         history.epochs.append(result)
         bar.set_postfix(loss=f"{result.train_loss:.4f}")
     return history

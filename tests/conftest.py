@@ -2,29 +2,19 @@
 
 import functools
 import http.server
-import os
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from site_build import mkdocs_build
 
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
     """``mkdocs build --strict`` of the working tree into a temporary folder; fails on any warning."""
     out = tmp_path_factory.mktemp("site")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
+    proc = mkdocs_build(out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     # mkdocs log lines only: the notebook kernel prints its own "[IPKernelApp] WARNING" about TCP
     assert not re.search(r"^WARNING", proc.stderr, re.M), proc.stderr[-3000:]

@@ -5,26 +5,15 @@ import math
 
 import pytest
 import torch
-from torch import nn
+from optim_cases import batches, one_param, small_net, trajectory
 
 import mlnotes.optim as mo
 from mlnotes.schedules import InverseSqrtDecay
 
 
-def trajectory(make_optimizer, steps=30, seed=0):
-    torch.manual_seed(seed)
-    net = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
-    opt = make_optimizer(net.parameters())
-    gen = torch.Generator().manual_seed(seed + 1)
-    points = []
-    for _ in range(steps):
-        x = torch.randn(16, 5, generator=gen, dtype=torch.float64)
-        y = torch.randint(0, 3, (16,), generator=gen)
-        opt.zero_grad()
-        nn.functional.cross_entropy(net(x), y).backward()
-        opt.step()
-        points.append(torch.cat([p.detach().flatten() for p in net.parameters()]).clone())
-    return torch.stack(points)
+def run(make_optimizer, steps=30):
+    net = small_net()
+    return trajectory(net, make_optimizer(net.parameters()), batches(steps))
 
 
 def same(a, b, atol=1e-13):
@@ -37,16 +26,16 @@ def same(a, b, atol=1e-13):
 @pytest.mark.parametrize("betas", [(0.9, 0.999), (0.5, 0.9), (0.0, 0.99)])
 def test_adam_is_torch_adam(betas):
     same(
-        trajectory(lambda p: mo.Adam(p, lr=0.01, betas=betas, eps=1e-8)),
-        trajectory(lambda p: torch.optim.Adam(p, lr=0.01, betas=betas, eps=1e-8, foreach=False)),
+        run(lambda p: mo.Adam(p, lr=0.01, betas=betas, eps=1e-8)),
+        run(lambda p: torch.optim.Adam(p, lr=0.01, betas=betas, eps=1e-8, foreach=False)),
     )
 
 
 @pytest.mark.parametrize("alpha", [0.9, 0.99])
 def test_adam_without_momentum_or_bias_correction_is_torch_rmsprop(alpha):
     same(
-        trajectory(lambda p: mo.Adam(p, lr=0.01, betas=(0.0, alpha), eps=1e-8, bias_correction=False)),
-        trajectory(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=alpha, eps=1e-8, foreach=False)),
+        run(lambda p: mo.Adam(p, lr=0.01, betas=(0.0, alpha), eps=1e-8, bias_correction=False)),
+        run(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=alpha, eps=1e-8, foreach=False)),
     )
 
 
@@ -54,8 +43,8 @@ def test_lecture_adagrad_with_the_lecture_decay_is_torch_adagrad():
     # eta^t = eta / sqrt(t + 1) turns the root mean square into the root of the sum; eps is made
     # negligible because it sits in different places (eps sqrt(t + 1) against eps)
     same(
-        trajectory(lambda p: mo.Adagrad(p, lr=InverseSqrtDecay(0.1), eps=1e-300)),
-        trajectory(lambda p: torch.optim.Adagrad(p, lr=0.1, eps=1e-300, foreach=False)),
+        run(lambda p: mo.Adagrad(p, lr=InverseSqrtDecay(0.1), eps=1e-300)),
+        run(lambda p: torch.optim.Adagrad(p, lr=0.1, eps=1e-300, foreach=False)),
     )
 
 
@@ -121,23 +110,19 @@ def test_adam_bias_correction_by_hand():
 # ---------------------------------------------------------------- bad arguments, in PyTorch's words
 
 
-def _param():
-    return [torch.zeros(2, requires_grad=True)]
-
-
 @pytest.mark.parametrize("betas", [(-0.1, 0.9), (1.0, 0.9), (0.9, 1.0), (0.9, -1e-3), (math.nan, 0.9)])
 def test_betas_outside_the_unit_interval(betas):
     index = 0 if not (0 <= betas[0] < 1) else 1
     with pytest.raises(ValueError, match=f"Invalid beta parameter at index {index}"):
-        mo.Adam(_param(), betas=betas)
+        mo.Adam(one_param(), betas=betas)
 
 
 def test_beta_messages_match_pytorchs():
     for betas in [(-0.5, 0.9), (0.9, 1.5)]:
         with pytest.raises(ValueError) as theirs:
-            torch.optim.Adam(_param(), betas=betas)
+            torch.optim.Adam(one_param(), betas=betas)
         with pytest.raises(ValueError) as ours:
-            mo.Adam(_param(), betas=betas)
+            mo.Adam(one_param(), betas=betas)
         assert str(ours.value) == str(theirs.value)
 
 
@@ -145,34 +130,34 @@ def test_beta_messages_match_pytorchs():
 @pytest.mark.parametrize("eps", [0.0, -1e-8, math.nan, math.inf])
 def test_eps_must_be_positive(cls, eps):
     with pytest.raises(ValueError, match="Invalid epsilon value"):
-        cls(_param(), eps=eps)
+        cls(one_param(), eps=eps)
 
 
 def test_negative_eps_message_matches_pytorchs():
     with pytest.raises(ValueError) as theirs:
-        torch.optim.Adam(_param(), eps=-1.0)
+        torch.optim.Adam(one_param(), eps=-1.0)
     with pytest.raises(ValueError) as ours:
-        mo.Adam(_param(), eps=-1.0)
+        mo.Adam(one_param(), eps=-1.0)
     assert str(ours.value) == str(theirs.value)
 
 
 @pytest.mark.parametrize("alpha", [-0.1, 1.0, math.nan])
 def test_rmsprop_alpha(alpha):
     with pytest.raises(ValueError, match="Invalid alpha value"):
-        mo.RMSProp(_param(), alpha=alpha)
+        mo.RMSProp(one_param(), alpha=alpha)
 
 
 @pytest.mark.parametrize("cls", [mo.Adagrad, mo.RMSProp, mo.Adam])
 def test_negative_and_nan_lr(cls):
     for lr in (-0.1, math.nan):
         with pytest.raises(ValueError, match="Invalid learning rate"):
-            cls(_param(), lr=lr)
+            cls(one_param(), lr=lr)
 
 
 def test_adam_argument_types():
     with pytest.raises(TypeError, match="betas must be a pair"):
-        mo.Adam(_param(), betas=0.9)
+        mo.Adam(one_param(), betas=0.9)
     with pytest.raises(TypeError, match="betas\\[0\\] must be a real number"):
-        mo.Adam(_param(), betas=("0.9", 0.999))
+        mo.Adam(one_param(), betas=("0.9", 0.999))
     with pytest.raises(TypeError, match="bias_correction must be True or False"):
-        mo.Adam(_param(), bias_correction=1)
+        mo.Adam(one_param(), bias_correction=1)

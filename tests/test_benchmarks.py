@@ -1,13 +1,11 @@
 """The benchmark scripts run (tiny settings) and cover every optimizer; their timings are not tested."""
 
 import importlib.util
-import inspect
 from pathlib import Path
 
 import pytest
 import torch
-
-import mlnotes.optim as mo
+from optim_cases import optimizer_classes
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -21,11 +19,7 @@ def load(name):
 
 def test_optimizer_benchmark_covers_every_optimizer_and_runs(capsys):
     bench = load("optimizer_step")
-    classes = {
-        cls
-        for cls in vars(mo).values()
-        if inspect.isclass(cls) and issubclass(cls, mo.LectureOptimizer) and cls is not mo.LectureOptimizer
-    }
+    classes = set(optimizer_classes().values())
     params = [torch.zeros(2, requires_grad=True)]
     benchmarked = {type(ours(params)) for ours, _ in bench.PAIRS.values()}
     assert benchmarked == classes

@@ -14,7 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from site_build import ROOT
+
 CONFIG = ROOT / "site_config" / "linkcheckerrc"
 
 

@@ -1,14 +1,13 @@
 """site_config/hooks/notebooks.py on hand-made nbconvert output: ids from { #anchor }, no CDN scripts."""
 
 import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.toc import get_toc
+from site_build import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location(
     "notebooks_hook", ROOT / "site_config" / "hooks" / "notebooks.py"
 )

@@ -1,42 +1,13 @@
 """mlnotes.optim against torch.optim, hand-derived recursions, and two test surfaces."""
 
 import copy
-import inspect
 import math
 
 import pytest
 import torch
-from torch import nn
+from optim_cases import batches, one_param, optimizer_classes, small_net, trajectory
 
 import mlnotes.optim as mo
-
-
-def small_net(seed=0):
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
-
-
-def batches(n_steps, seed=1):
-    gen = torch.Generator().manual_seed(seed)
-    return [
-        (torch.randn(16, 5, generator=gen, dtype=torch.float64), torch.randint(0, 3, (16,), generator=gen))
-        for _ in range(n_steps)
-    ]
-
-
-def trajectory(model, opt, data, scheduler=None):
-    """Flat parameters after every step of training ``model`` on ``data``."""
-    loss_fn = nn.CrossEntropyLoss()
-    points = []
-    for x, y in data:
-        opt.zero_grad()
-        loss_fn(model(x), y).backward()
-        opt.step()
-        if scheduler is not None:
-            scheduler.step()
-        points.append(torch.cat([p.detach().flatten() for p in model.parameters()]).clone())
-    return torch.stack(points)
-
 
 # ---------------------------------------------------------------- equivalence with torch.optim.SGD
 
@@ -182,14 +153,6 @@ TABLE = {
 }
 
 
-def optimizer_classes():
-    return {
-        name: cls
-        for name, cls in vars(mo).items()
-        if inspect.isclass(cls) and issubclass(cls, mo.LectureOptimizer) and cls is not mo.LectureOptimizer
-    }
-
-
 def test_the_table_lists_every_optimizer():
     assert set(TABLE) == set(optimizer_classes())
 
@@ -215,17 +178,13 @@ def test_every_optimizer_converges(name, problem):
 # ---------------------------------------------------------------- bad arguments
 
 
-def _param():
-    return [torch.zeros(2, requires_grad=True)]
-
-
 @pytest.mark.parametrize("lr", [-1, -0.5])
 def test_negative_lr_is_refused_in_pytorchs_words(lr):
     with pytest.raises(ValueError) as torch_error:
-        torch.optim.SGD(_param(), lr=lr)
+        torch.optim.SGD(one_param(), lr=lr)
     for cls in optimizer_classes().values():
         with pytest.raises(ValueError) as ours:
-            cls(_param(), lr=lr)
+            cls(one_param(), lr=lr)
         assert str(ours.value) == str(torch_error.value)
 
 
@@ -233,33 +192,33 @@ def test_negative_lr_is_refused_in_pytorchs_words(lr):
 def test_nan_and_infinite_lr_are_refused(lr):
     for cls in optimizer_classes().values():
         with pytest.raises(ValueError, match="Invalid learning rate"):
-            cls(_param(), lr=lr)
+            cls(one_param(), lr=lr)
 
 
 @pytest.mark.parametrize("lr", ["0.1", True, None, [0.1]])
 def test_lr_of_the_wrong_type_is_a_type_error(lr):
     for cls in optimizer_classes().values():
         with pytest.raises(TypeError, match="lr must be a real number or a callable"):
-            cls(_param(), lr=lr)
+            cls(one_param(), lr=lr)
 
 
 def test_negative_momentum_is_refused_in_pytorchs_words():
     with pytest.raises(ValueError) as torch_error:
-        torch.optim.SGD(_param(), lr=0.1, momentum=-0.1)
+        torch.optim.SGD(one_param(), lr=0.1, momentum=-0.1)
     with pytest.raises(ValueError) as ours:
-        mo.Momentum(_param(), lr=0.1, momentum=-0.1)
+        mo.Momentum(one_param(), lr=0.1, momentum=-0.1)
     assert str(ours.value) == str(torch_error.value)
 
 
 @pytest.mark.parametrize("momentum", [1.0, 1.5, math.nan])
 def test_momentum_must_stay_below_one(momentum):
     with pytest.raises(ValueError, match="Invalid momentum value"):
-        mo.Momentum(_param(), lr=0.1, momentum=momentum)
+        mo.Momentum(one_param(), lr=0.1, momentum=momentum)
 
 
 def test_momentum_of_the_wrong_type_is_a_type_error():
     with pytest.raises(TypeError, match="momentum must be a real number"):
-        mo.Momentum(_param(), lr=0.1, momentum="0.9")
+        mo.Momentum(one_param(), lr=0.1, momentum="0.9")
 
 
 @pytest.mark.parametrize("bad", [-0.1, math.nan, "x"])
@@ -277,6 +236,6 @@ def test_a_schedule_returning_a_bad_value_names_the_step(bad):
 
 
 def test_a_bad_lr_in_a_new_param_group_is_refused():
-    opt = mo.GradientDescent(_param(), lr=0.1)
+    opt = mo.GradientDescent(one_param(), lr=0.1)
     with pytest.raises(ValueError, match="Invalid learning rate: -2"):
         opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "lr": -2})

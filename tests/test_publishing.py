@@ -1,10 +1,9 @@
 """The publishing workflow runs the README's test command and deploys only from main, after it passes."""
 
-from pathlib import Path
 
 import yaml
+from site_build import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text(encoding="utf-8"))
 
 

@@ -5,16 +5,11 @@ browser test suite; this test checks what the build itself must produce.
 """
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from markdown_parts import page_pairs
-
-ROOT = Path(__file__).resolve().parent.parent
+from site_build import mkdocs_build
 
 
 def pages(site):
@@ -104,13 +99,7 @@ def test_lab_notebooks_are_pages_in_both_languages_with_their_download(built_sit
 def test_a_second_build_takes_every_notebook_from_the_cache(built_site, tmp_path):
     # built_site has executed (or reused) every notebook; building again must execute none, in
     # either language: the i18n plugin's second language no longer evicts the first one's cache
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
+    proc = mkdocs_build(tmp_path / "site")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Converting notebook" not in proc.stderr, proc.stderr[-3000:]
     notebooks = [p for pair in page_pairs("*.ipynb").values() for p in pair.values()]
