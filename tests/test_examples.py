@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import torch
 from markdown_parts import DOCS, page_pairs, parse_page
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -199,3 +200,23 @@ def test_schedules_example_runs_adam_with_and_without_warmup(quick_run):
     # a warm-up starts at a small fraction of the peak rate, so after one epoch it has learned less
     for peak in (3e-3, 1e-2):
         assert summary[(peak, True)]["first_epoch_loss"][0] > summary[(peak, False)]["first_epoch_loss"][0]
+
+
+def test_stalled_training_example_bounces_with_a_large_gradient(quick_run):
+    _, results = quick_run
+    (s,) = results["stalled_training"]["summary"].values()
+    # most updates point against the previous one, and the gradient stays far from zero meanwhile
+    assert s["updates"] > 400 and s["median_grad_norm"] > 0.1
+    midpoint = results["stalled_training"]["midpoint"]
+    bouncing = midpoint[midpoint[:, 0] > 100]
+    # the valley floor lies between successive iterates: halfway, the loss is lower than at either end
+    assert (bouncing[:, 2] < bouncing[:, 1]).all()
+
+
+def test_stalled_training_gradient_collapses_once_the_network_leaves_the_valley():
+    stalled = load(EXAMPLES / "stalled_training.py")
+    record = stalled.run(seed=0, steps=3000, device=torch.device("cpu"))
+    s = stalled.bouncing(record)
+    assert 1000 < s["last"] < 2900, "the bouncing phase should end inside the run"
+    assert s["final_grad_norm"] < s["median_grad_norm"] / 100
+    assert s["final_loss"] < s["loss_at_last"]

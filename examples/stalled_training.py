@@ -1,0 +1,153 @@
+"""Training stalls, yet the gradient is not small: bouncing between the walls of a valley (S5.1).
+
+A 1-16-1 tanh network learns a two-class labelling of 64 points on [-2, 2] (label 1 where
+sin 2x > 0) with the logistic loss, by full-batch gradient descent at eta = 4. For the first
+couple of thousand updates the loss creeps down while the gradient norm stays near 0.17. The
+gradient is not small there, and still the loss barely moves: each update points almost exactly
+opposite to the one before (cosine -1). The parameters jump from one wall of a narrow valley to the
+other: the point halfway between two successive iterates, on the valley floor, has a loss several
+times lower than either of them. When the network finally leaves the valley, the gradient norm
+falls by two orders of magnitude within a few hundred updates and the loss drops with it.
+
+Five seeds are run; seed ``--seed`` is drawn. For every seed the script reports the bouncing phase
+(updates whose gradient points more than 0.9 against the previous one), the loss at its ends, the
+median gradient norm inside it, and the gradient norm at the end.
+
+- stalled_training.svg: loss and gradient norm, the cosine between successive gradients, and the
+  loss at the iterates against the loss halfway between successive iterates, for one seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from mlnotes.cli import example_parser, parse_example_args
+from mlnotes.derivatives import ModuleLoss
+from mlnotes.optim import GradientDescent
+from mlnotes.plotting import new_figure, save_figure
+
+LR, HIDDEN, POINTS, SEEDS = 4.0, 16, 64, 5
+BOUNCE_COSINE = -0.9
+
+
+def problem(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.linspace(-2, 2, POINTS, dtype=torch.float64, device=device).unsqueeze(1)
+    return x, (torch.sin(2 * x) > 0).to(torch.float64)
+
+
+def network(seed: int, device: torch.device) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(1, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, 1)).to(device, torch.float64)
+
+
+def run(seed: int, steps: int, device: torch.device, midpoint_every: int = 0) -> dict[str, np.ndarray]:
+    """Full-batch gradient descent; per update: loss, gradient norm, cosine with the previous gradient.
+
+    With ``midpoint_every > 0``, also the loss at every ``midpoint_every``-th iterate and halfway
+    between it and the next one: rows ``(t, L(theta^t), L((theta^t + theta^(t+1)) / 2))``.
+    """
+    x, y = problem(device)
+    net = network(seed, device)
+    opt = GradientDescent(net.parameters(), lr=LR)
+    whole = ModuleLoss(net, F.binary_cross_entropy_with_logits, x, y)
+    losses, norms, cosines, midpoints = np.empty(steps), np.empty(steps), np.full(steps, np.nan), []
+    previous = None
+    for t in range(steps):
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(net(x), y)
+        loss.backward()
+        g = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+        losses[t], norms[t] = loss.item(), g.norm().item()
+        if previous is not None:
+            cosines[t] = (g @ previous / (g.norm() * previous.norm())).item()
+        previous = g.clone()
+        before = whole.theta if midpoint_every and t % midpoint_every == 0 else None
+        opt.step()
+        if before is not None:
+            with torch.no_grad():
+                midpoints.append((t, losses[t], whole((before + whole.theta) / 2).item()))
+    return {"loss": losses, "grad_norm": norms, "cosine": cosines, "midpoint": np.array(midpoints)}
+
+
+def bouncing(record: dict[str, np.ndarray]) -> dict[str, float]:
+    """Where successive gradients point against each other, and how the loss and gradient behave there."""
+    inside = np.flatnonzero(record["cosine"] < BOUNCE_COSINE)
+    loss, norm = record["loss"], record["grad_norm"]
+    if inside.size == 0:
+        return {"updates": 0, "final_loss": float(loss[-1]), "final_grad_norm": float(norm[-1])}
+    first, last = int(inside[0]), int(inside[-1])
+    return {
+        "updates": int(inside.size),
+        "first": first,
+        "last": last,
+        "loss_at_first": float(loss[first]),
+        "loss_at_last": float(loss[last]),
+        "median_grad_norm": float(np.median(norm[inside])),
+        "final_loss": float(loss[-1]),
+        "final_grad_norm": float(norm[-1]),
+    }
+
+
+def figure(record: dict[str, np.ndarray]):
+    fig, (left, middle, right) = new_figure(3, width=3.5, height=3.1)
+    t = np.arange(len(record["loss"]))
+    left.semilogy(t, record["loss"], color="tab:blue", lw=0.8, label="$L$")
+    left.semilogy(t, record["grad_norm"], color="tab:red", lw=0.8, label=r"$\|\mathbf{g}\|$")
+    left.set(xlabel="$t$")
+    left.legend(fontsize=8)
+    middle.plot(t, record["cosine"], color="tab:purple", lw=0.8)
+    middle.set(xlabel="$t$", ylabel=r"$\cos(\mathbf{g}^t, \mathbf{g}^{t-1})$", ylim=(-1.1, 1.1))
+    steps, at, halfway = record["midpoint"].T
+    right.semilogy(steps, at, color="tab:blue", lw=0.8, label=r"$L(\theta^t)$")
+    right.semilogy(
+        steps,
+        halfway,
+        color="tab:green",
+        lw=0.8,
+        label=r"$L\left((\theta^t+\theta^{t+1})/2\right)$",
+    )
+    right.set(xlabel="$t$")
+    right.legend(fontsize=8)
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, object]:
+    args = parse_example_args(example_parser(__doc__.splitlines()[0]), argv)
+    steps = 600 if args.quick else 4000
+    seeds = [args.seed] if args.quick else [args.seed + k for k in range(SEEDS)]
+    print(f"device: {args.device}; 1-{HIDDEN}-1 tanh network, {POINTS} points, full-batch GD at eta = {LR}")
+    print(f"{steps:,} updates per seed; bouncing = cosine with the previous gradient below {BOUNCE_COSINE}")
+    summary, drawn = {}, None
+    for seed in seeds:
+        record = run(seed, steps, args.device, midpoint_every=10 if seed == args.seed else 0)
+        drawn = record if seed == args.seed else drawn
+        s = summary[seed] = bouncing(record)
+        if s["updates"]:
+            print(
+                f"seed {seed}: bouncing for {s['updates']:,} updates ({s['first']}-{s['last']}), loss"
+                f" {s['loss_at_first']:.3g} -> {s['loss_at_last']:.3g}, median gradient norm"
+                f" {s['median_grad_norm']:.3g}; at the end loss {s['final_loss']:.3g}, gradient norm"
+                f" {s['final_grad_norm']:.2g}"
+            )
+        else:
+            print(f"seed {seed}: no bouncing; at the end loss {s['final_loss']:.3g}")
+    steps_at, at, halfway = drawn["midpoint"].T
+    inside = drawn["cosine"][steps_at.astype(int) + 1] < BOUNCE_COSINE
+    if inside.any():
+        ratio = at[inside] / halfway[inside]
+        print(
+            f"seed {args.seed}: while bouncing, the loss at an iterate is {np.median(ratio):.2g} times"
+            f" (median; range {ratio.min():.2g}-{ratio.max():.2g}) the loss halfway to the next iterate"
+        )
+    path = save_figure(figure(drawn), args.out / "stalled_training.svg")
+    print(f"wrote {path}")
+    return {"summary": summary, "midpoint": drawn["midpoint"], "figures": [path]}
+
+
+if __name__ == "__main__":
+    main()
