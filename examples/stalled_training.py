@@ -136,6 +136,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             )
         else:
             print(f"seed {seed}: no bouncing; at the end loss {s['final_loss']:.3g}")
+    checkpoints = [t for t in (100, 500, 1000, 1500, 2000, 2500, 3000) if t < steps - 1] + [steps - 2]
+    for t in checkpoints:
+        pair = drawn["loss"][t : t + 2]
+        print(
+            f"seed {args.seed}, updates {t}-{t + 1}: loss {pair.max():.3g} / {pair.min():.3g},"
+            f" gradient norm {drawn['grad_norm'][t]:.2g}"
+        )
     steps_at, at, halfway = drawn["midpoint"].T
     inside = drawn["cosine"][steps_at.astype(int) + 1] < BOUNCE_COSINE
     if inside.any():
