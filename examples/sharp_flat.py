@@ -112,9 +112,7 @@ def figure(alphas, line_train, line_test, ts, profiles):
     left.plot(alphas, line_test, color="tab:orange", label=r"$\mathcal{D}_{\mathrm{test}}$")
     for a in (0, 1):
         left.axvline(a, color="0.7", lw=0.8, ls="--")
-    left.set(
-        yscale="log", xlabel=r"$\alpha$", ylabel=r"$L((1-\alpha)\theta_{B=16}+\alpha\theta_{B=N})$"
-    )
+    left.set(yscale="log", xlabel=r"$\alpha$", ylabel=r"$L((1-\alpha)\theta_{B=16}+\alpha\theta_{B=N})$")
     left.legend()
     for (label, curve), color in zip(profiles.items(), ("tab:green", "tab:red"), strict=True):
         right.plot(ts, curve, color=color, label=label)

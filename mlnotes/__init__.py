@@ -7,11 +7,14 @@ One module per chapter concept:
 - [`mlnotes.optim`][]: optimizers in the lecture's notation (gradient descent, momentum, Adagrad,
   RMSProp, Adam);
 - [`mlnotes.schedules`][]: learning-rate schedules (decay, warm-up, cosine);
+- [`mlnotes.losses`][]: one-hot targets, stable softmax and cross-entropy, squared error on softmax;
+- [`mlnotes.batchnorm`][]: batch normalization from scratch;
 - [`mlnotes.data`][]: the bundled digits data and an MNIST loader;
 - [`mlnotes.training`][]: the small training loop of the experiments;
 - [`mlnotes.device`][], [`mlnotes.cli`][], [`mlnotes.plotting`][]: what the example scripts share.
 """
 
+from mlnotes.batchnorm import BatchNorm
 from mlnotes.critical_points import (
     NotCriticalPointWarning,
     PointKind,
@@ -25,6 +28,7 @@ from mlnotes.critical_points import (
 )
 from mlnotes.data import load_digits, load_mnist
 from mlnotes.derivatives import ModuleLoss, gradient, hessian, hvp
+from mlnotes.losses import cross_entropy, log_softmax, one_hot, softmax, softmax_mse
 from mlnotes.optim import Adagrad, Adam, GradientDescent, LectureOptimizer, Momentum, RMSProp
 from mlnotes.training import TrainingDiverged, evaluate, train
 
@@ -33,6 +37,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Adagrad",
     "Adam",
+    "BatchNorm",
     "GradientDescent",
     "LectureOptimizer",
     "ModuleLoss",
@@ -45,6 +50,7 @@ __all__ = [
     "TrainingDiverged",
     "analyze_point",
     "classify_hessian",
+    "cross_entropy",
     "escape_direction",
     "escape_step",
     "evaluate",
@@ -53,6 +59,10 @@ __all__ = [
     "hvp",
     "load_digits",
     "load_mnist",
+    "log_softmax",
+    "one_hot",
     "product_model_loss",
+    "softmax",
+    "softmax_mse",
     "train",
 ]

@@ -220,3 +220,48 @@ def test_stalled_training_gradient_collapses_once_the_network_leaves_the_valley(
     assert 1000 < s["last"] < 2900, "the bouncing phase should end inside the run"
     assert s["final_grad_norm"] < s["median_grad_norm"] / 100
     assert s["final_loss"] < s["loss_at_last"]
+
+
+def test_loss_surfaces_example_mse_stalls_where_cross_entropy_escapes(quick_run):
+    _, results = quick_run
+    s = results["loss_surfaces"]["summary"]
+    # from (-8, 8) the squared error is on its plateau: a gradient 1000 times smaller, and no escape
+    assert s["mse"]["start_grad_norm"] < s["cross_entropy"]["start_grad_norm"] / 1000
+    assert s["mse"]["p_correct"] < 1e-3 < 0.9 < s["cross_entropy"]["p_correct"]
+
+
+def test_loss_surfaces_plateau_gradient_by_hand():
+    """At (y1, y2, y3) = (-8, 8, 0) with class 1 correct, compare both gradients with finite differences."""
+    surfaces = load(EXAMPLES / "loss_surfaces.py")
+    for name in ("mse", "cross_entropy"):
+        loss = surfaces.LOSSES[name]
+
+        def f(y12, loss=loss):
+            return loss(surfaces.logits_of(y12), torch.tensor(0)).item()
+
+        y = torch.tensor([-8.0, 8.0], dtype=torch.float64, requires_grad=True)
+        loss(surfaces.logits_of(y), torch.tensor(0)).backward()
+        h = 1e-6
+        steps = torch.eye(2, dtype=torch.float64) * h
+        numeric = [(f(y.detach() + e) - f(y.detach() - e)) / (2 * h) for e in steps]
+        torch.testing.assert_close(y.grad, torch.tensor(numeric, dtype=torch.float64), rtol=1e-5, atol=1e-9)
+
+
+def test_feature_scaling_example_normalization_rounds_the_surface(quick_run):
+    _, results = quick_run
+    raw, normalized = results["feature_scaling"]["summary"].values()
+    assert raw["condition_number"] > 1e3 and normalized["condition_number"] < 2
+    assert normalized["steps"] is not None and raw["steps"] is not None
+    assert normalized["steps"] * 1000 < raw["steps"]
+    # the measured count never exceeds the count guaranteed for the best rate of a quadratic by more
+    # than the grid's coarseness allows (its best rate is within a factor 1.25 of the ideal one)
+    assert raw["steps"] <= 1.25 * raw["theory_steps"]
+
+
+def test_batchnorm_example_trains_where_the_plain_network_does_not(quick_run):
+    _, results = quick_run
+    s = results["batchnorm_training"]["summary"]
+    rates = sorted({lr for _, lr in s})
+    plain_best = max(s[(False, lr)]["mean_final"] for lr in rates)
+    bn_best = max(s[(True, lr)]["mean_final"] for lr in rates)
+    assert bn_best > 0.9 and bn_best > plain_best + 0.2
