@@ -9,6 +9,7 @@ page is saved under test-artifacts/screenshots, and kept, for a look at the rend
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -31,23 +32,40 @@ CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 RAW_INLINE_MATH = re.compile(r"\$[^\s$][^$]*\$")
 
 
+WORKERS = 2  # browsers walking the pages side by side: most of a page's time is waiting, not CPU
+
+
+def launch(playwright):
+    assert Path(CHROMIUM).exists(), "Chromium missing: run 'make system-packages' (apt-get install chromium)"
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+        ],
+    )
+
+
 @pytest.fixture(scope="module")
 def browser():
-    assert Path(CHROMIUM).exists(), "Chromium missing: run 'make system-packages' (apt-get install chromium)"
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
+        b = launch(p)
         yield b
         b.close()
+
+
+def check_pages(served_site, paths):
+    """check_page for each path, in a browser of this thread's own (Playwright is per thread)."""
+    with sync_playwright() as p:
+        b = launch(p)
+        try:
+            return {path: check_page(b, served_site, path) for path in paths}
+        finally:
+            b.close()
 
 
 class Recorder:
@@ -107,7 +125,7 @@ def check_math(page, name):
 
 
 def check_page(browser, served_site, path):
-    """Every check of one page; returns the problems found and the number of typeset formulas."""
+    """Every check of one page: the problems found, the number of typeset formulas, the heading anchors."""
     name = path or "home/"
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(10_000)
@@ -151,45 +169,59 @@ def check_page(browser, served_site, path):
         if "chapters/" in name and not any("import mlnotes as ml" in t for t in copied):
             problems.append(f"{name}: no copyable code found")
         page.screenshot(path=str(ARTIFACTS / (name.strip("/").replace("/", "_") + ".png")))
-        # the language menu leads to the same page: same URL path after the language prefix, same anchors
-        own = anchors(page)
+        # the language menu points to the same page in the other language (the anchors of the two
+        # are compared after the walk; one real click is tested in test_language_menu_switches)
         other = "zh" if path.startswith("en/") else "en"
-        menu, link = page.locator(".md-header__option .md-select"), page.locator(f'a[hreflang="{other}"]')
-        if not menu.count() or not link.count():
-            return [*problems, f"{name}: no language menu entry for {other!r}"], formulas
-        menu.first.hover()
-        expected = re.sub(r"^en/", "", path) if other == "zh" else "en/" + path
-        link.first.click()
-        # the other page gets the full set of checks in its own turn; here only where the menu led
-        try:
-            page.wait_for_url(served_site + expected, wait_until="domcontentloaded", timeout=5_000)
-        except PlaywrightError:
-            pass  # reported just below, with the URL it went to instead
-        if page.url != served_site + expected:
-            problems.append(f"{name}: switcher went to {page.url}, expected {served_site + expected}")
-        elif anchors(page) != own:
-            problems.append(f"{name}: heading anchors differ after switching language")
-        return problems, formulas
+        link = page.locator(f'.md-header__option a[hreflang="{other}"]')
+        expected = served_site + (re.sub(r"^en/", "", path) if other == "zh" else "en/" + path)
+        if not link.count():
+            problems.append(f"{name}: no language menu entry for {other!r}")
+        elif (target := link.first.evaluate("a => a.href")) != expected:
+            problems.append(f"{name}: the language menu leads to {target}, expected {expected}")
+        return problems, formulas, anchors(page)
     except PlaywrightError as error:
-        return [f"{name}: {error}"], 0
+        return [f"{name}: {error}"], 0, []
     finally:
         page.close()
 
 
-def test_every_page_in_the_browser(browser, built_site, served_site):
+def test_every_page_in_the_browser(built_site, served_site):
     pages = [p if p != "./" else "" for p in site_pages(built_site)]
     for expected in ("chapters/critical-points/", "labs/critical-points/", "reference/derivatives/"):
         assert expected in pages and "en/" + expected in pages
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    problems, formulas = [], {}
+    problems, formulas, heading_ids = [], {}, {}
+    with ThreadPoolExecutor(WORKERS) as pool:
+        shares = [pages[k::WORKERS] for k in range(WORKERS)]
+        for results in pool.map(lambda share: check_pages(served_site, share), shares):
+            for path, (found, count, ids) in results.items():
+                problems += found
+                formulas[path], heading_ids[path] = count, ids
     for path in pages:
-        found, formulas[path] = check_page(browser, served_site, path)
-        problems += found
+        if not path.startswith("en/") and "en/" + path in heading_ids:
+            if heading_ids[path] != heading_ids["en/" + path]:
+                problems.append(f"{path or 'home/'}: heading anchors differ from en/{path}")
     for name in ("chapters/critical-points/", "labs/critical-points/", "reference/derivatives/"):
         for prefix in ("", "en/"):
             if not formulas.get(prefix + name):
                 problems.append(f"{prefix + name}: no typeset formula at all")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", ["chapters/critical-points/", "en/reference/optim/"])
+def test_language_menu_switches(browser, served_site, path):
+    """Hover the language menu and click the other language: same page, same heading anchors."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(served_site + path)
+    page.wait_for_load_state("networkidle")
+    own = anchors(page)
+    other = "zh" if path.startswith("en/") else "en"
+    expected = served_site + (re.sub(r"^en/", "", path) if other == "zh" else "en/" + path)
+    page.locator(".md-header__option .md-select").first.hover()
+    page.locator(f'a[hreflang="{other}"]').first.click()
+    page.wait_for_url(expected, wait_until="domcontentloaded", timeout=5_000)
+    assert anchors(page) == own
+    page.close()
 
 
 def test_every_chapter_has_search_terms():
