@@ -9,6 +9,8 @@ One module per chapter concept:
 - [`mlnotes.schedules`][]: learning-rate schedules (decay, warm-up, cosine);
 - [`mlnotes.losses`][]: one-hot targets, stable softmax and cross-entropy, squared error on softmax;
 - [`mlnotes.batchnorm`][]: batch normalization from scratch;
+- [`mlnotes.regularization`][]: L1 and L2 penalties, dropout, early stopping;
+- [`mlnotes.learning_theory`][]: the bound on bad training sets and a simulator;
 - [`mlnotes.data`][]: the bundled digits data and an MNIST loader;
 - [`mlnotes.training`][]: the small training loop of the experiments;
 - [`mlnotes.device`][], [`mlnotes.cli`][], [`mlnotes.plotting`][]: what the example scripts share.
@@ -28,8 +30,10 @@ from mlnotes.critical_points import (
 )
 from mlnotes.data import load_digits, load_mnist
 from mlnotes.derivatives import ModuleLoss, gradient, hessian, hvp
+from mlnotes.learning_theory import ThresholdProblem, bad_set_bound, examples_needed
 from mlnotes.losses import cross_entropy, log_softmax, one_hot, softmax, softmax_mse
 from mlnotes.optim import Adagrad, Adam, GradientDescent, LectureOptimizer, Momentum, RMSProp
+from mlnotes.regularization import Dropout, EarlyStopping, l1_penalty, l2_penalty
 from mlnotes.training import TrainingDiverged, evaluate, train
 
 __version__ = "0.1.0"
@@ -38,6 +42,8 @@ __all__ = [
     "Adagrad",
     "Adam",
     "BatchNorm",
+    "Dropout",
+    "EarlyStopping",
     "GradientDescent",
     "LectureOptimizer",
     "ModuleLoss",
@@ -47,16 +53,21 @@ __all__ = [
     "PointReport",
     "RMSProp",
     "TaylorModel",
+    "ThresholdProblem",
     "TrainingDiverged",
     "analyze_point",
+    "bad_set_bound",
     "classify_hessian",
     "cross_entropy",
     "escape_direction",
     "escape_step",
     "evaluate",
+    "examples_needed",
     "gradient",
     "hessian",
     "hvp",
+    "l1_penalty",
+    "l2_penalty",
     "load_digits",
     "load_mnist",
     "log_softmax",

@@ -265,3 +265,31 @@ def test_batchnorm_example_trains_where_the_plain_network_does_not(quick_run):
     plain_best = max(s[(False, lr)]["mean_final"] for lr in rates)
     bn_best = max(s[(True, lr)]["mean_final"] for lr in rates)
     assert bn_best > 0.9 and bn_best > plain_best + 0.2
+
+
+def test_bad_training_sets_example_stays_under_the_bound_and_falls_with_n(quick_run):
+    _, results = quick_run
+    for rows in results["bad_training_sets"]["summary"].values():
+        sizes = sorted(rows)
+        measured = [rows[n]["measured"] for n in sizes]
+        assert all(rows[n]["measured"] <= rows[n]["bound"] for n in sizes)
+        assert measured[0] > measured[-1]  # more data, fewer bad training sets
+
+
+def test_l1_l2_example_l1_reaches_exact_zeros_and_l2_does_not(quick_run):
+    _, results = quick_run
+    r = results["l1_l2"]
+    assert r["two_d"]["l1"][1] == 0.0 and min(abs(v) for v in r["two_d"]["l2"]) > 0.1
+    zeros = r["zeros"]
+    in_order = [zeros[lam][0] for lam in sorted(zeros)]
+    assert in_order == sorted(in_order)  # more zeros as lambda grows
+    assert max(zeros[lam][0] for lam in zeros) == 10 and all(zeros[lam][1] == 0 for lam in zeros)
+
+
+def test_l2_solution_of_the_example_is_the_penalized_minimum():
+    """Ridge(alpha = 2 N lambda) minimizes L + lambda sum w^2, L = ||y - Xw||^2 / (2N): zero gradient."""
+    l1_l2 = load(EXAMPLES / "l1_l2.py")
+    x, y = l1_l2.two_features(0)
+    _, w = l1_l2.fit(x, y, 0.7)
+    gradient = x.T @ (x @ w - y) / len(y) + 2 * 0.7 * w
+    assert abs(gradient).max() < 1e-10

@@ -1,0 +1,147 @@
+r"""Why more data and fewer hypotheses help: the bound on bad training sets, and a simulator.
+
+Take a finite set $\mathcal{H}$ of classifiers and a loss in $[0, 1]$. A training set
+$\mathcal{D}_{\mathrm{train}}$ of $N$ examples drawn independently from $\mathcal{D}_{\mathrm{all}}$
+is **bad** when some hypothesis's training loss is far from its loss on all the data:
+
+$$
+\exists h \in \mathcal{H}:\
+\left|L(h, \mathcal{D}_{\mathrm{train}}) - L(h, \mathcal{D}_{\mathrm{all}})\right| > \varepsilon .
+$$
+
+Hoeffding's inequality bounds that probability for one $h$ by $2\exp(-2N\varepsilon^2)$, and the union
+bound over $\mathcal{H}$ gives
+
+$$
+P(\mathcal{D}_{\mathrm{train}}\text{ is bad}) \le |\mathcal{H}|\cdot 2\exp(-2N\varepsilon^2).
+$$
+
+[`bad_set_bound`][] evaluates it, [`examples_needed`][] solves it for $N$, and
+[`ThresholdProblem`][] draws training sets to measure the true probability for threshold
+classifiers, so that the two can be compared.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlnotes import _checks
+
+
+def _epsilon(eps: object) -> float:
+    eps = _checks.real("eps", eps)
+    if not 0.0 < eps < math.inf:
+        raise ValueError(f"eps must be a finite number > 0, got {eps}")
+    return eps
+
+
+def bad_set_bound(num_hypotheses: int, n: int, eps: float) -> float:
+    r"""$|\mathcal{H}|\cdot 2\exp(-2N\varepsilon^2)$, the bound on the probability of a bad training set.
+
+    The value is returned as computed, even above 1 (where it says nothing).
+
+    Examples:
+        >>> round(bad_set_bound(10, 100, 0.1), 6)       # 10 * 2 * exp(-2)
+        2.706706
+    """
+    num_hypotheses = _checks.positive_int("num_hypotheses", num_hypotheses)
+    n = _checks.positive_int("n", n)
+    return num_hypotheses * 2.0 * math.exp(-2.0 * n * _epsilon(eps) ** 2)
+
+
+def examples_needed(num_hypotheses: int, eps: float, delta: float) -> int:
+    r"""The smallest $N$ with $|\mathcal{H}|\cdot 2\exp(-2N\varepsilon^2) \le \delta$.
+
+    $N \ge \ln(2|\mathcal{H}|/\delta) / (2\varepsilon^2)$.
+
+    Examples:
+        >>> examples_needed(10_000, eps=0.1, delta=0.1)   # ln(2e5) / 0.02 = 610.3
+        611
+    """
+    num_hypotheses = _checks.positive_int("num_hypotheses", num_hypotheses)
+    eps = _epsilon(eps)
+    delta = _checks.real("delta", delta)
+    if not 0.0 < delta < 1.0:
+        raise ValueError(f"delta must be in (0, 1), got {delta}")
+    return max(1, math.ceil(math.log(2 * num_hypotheses / delta) / (2 * eps**2)))
+
+
+@dataclass(frozen=True)
+class ThresholdProblem:
+    r"""Threshold classifiers on one feature, with $\mathcal{D}_{\mathrm{all}}$ a fixed finite data set.
+
+    The hypotheses are $h_k(x) = [x \ge t_k]$ for the thresholds $t_k$; the loss of a hypothesis on a
+    set is its error rate (0/1 loss, in $[0, 1]$). A training set is $N$ examples drawn from
+    $\mathcal{D}_{\mathrm{all}}$ uniformly, with replacement (independent draws, as Hoeffding's
+    inequality assumes).
+
+    Attributes:
+        x: the feature of every example of $\mathcal{D}_{\mathrm{all}}$.
+        y: its label, 0 or 1.
+        thresholds: $t_1, \dots, t_{|\mathcal{H}|}$.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    thresholds: np.ndarray
+
+    def __post_init__(self) -> None:
+        x, y, t = (np.asarray(v, dtype=float) for v in (self.x, self.y, self.thresholds))
+        if x.ndim != 1 or x.size == 0 or y.shape != x.shape:
+            raise ValueError(
+                f"x and y must be 1-D and of the same non-zero length, got shapes {x.shape} and {y.shape}"
+            )
+        if not np.isin(y, (0.0, 1.0)).all():
+            raise ValueError("y must hold labels 0 and 1 only")
+        if t.ndim != 1 or t.size == 0:
+            raise ValueError(f"thresholds must be a non-empty 1-D array, got shape {t.shape}")
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "thresholds", t)
+
+    @classmethod
+    def noisy(cls, size: int, num_hypotheses: int, noise: float = 0.1, seed: int = 0) -> ThresholdProblem:
+        """``size`` points uniform on [0, 1], label ``x >= 0.5`` flipped with probability ``noise``,
+        and ``num_hypotheses`` thresholds evenly spaced on [0, 1]."""
+        size = _checks.positive_int("size", size)
+        num_hypotheses = _checks.positive_int("num_hypotheses", num_hypotheses)
+        noise = _checks.real("noise", noise)
+        if not 0.0 <= noise <= 0.5:
+            raise ValueError(f"noise must be in [0, 0.5], got {noise}")
+        rng = np.random.default_rng(seed)
+        x = rng.uniform(0.0, 1.0, size)
+        y = (x >= 0.5) ^ (rng.uniform(size=size) < noise)
+        return cls(x, y.astype(float), np.linspace(0.0, 1.0, num_hypotheses))
+
+    @property
+    def num_hypotheses(self) -> int:
+        return len(self.thresholds)
+
+    def errors(self) -> np.ndarray:
+        """``errors()[k, i]`` is 1 where $h_k$ misclassifies example $i$ of $\\mathcal{D}_{\\mathrm{all}}$."""
+        predictions = self.x[None, :] >= self.thresholds[:, None]
+        return (predictions != self.y[None, :].astype(bool)).astype(float)
+
+    def all_losses(self) -> np.ndarray:
+        r"""$L(h_k, \mathcal{D}_{\mathrm{all}})$ for every $k$."""
+        return self.errors().mean(axis=1)
+
+    def bad_fraction(self, n: int, eps: float, trials: int = 10_000, seed: int = 0) -> float:
+        r"""The share of ``trials`` random training sets of size $N$ that are bad for $\varepsilon$."""
+        n = _checks.positive_int("n", n)
+        eps = _epsilon(eps)
+        trials = _checks.positive_int("trials", trials)
+        rng = np.random.default_rng(seed)
+        errors, truth = self.errors(), self.all_losses()
+        bad, start = 0, 0
+        chunk = max(1, 20_000_000 // (n * self.num_hypotheses))  # at most 2e7 numbers at a time
+        while start < trials:
+            count = min(chunk, trials - start)
+            start += count
+            picks = rng.integers(0, len(self.x), size=(count, n))
+            train_losses = errors[:, picks].mean(axis=2)  # (|H|, count)
+            bad += int((np.abs(train_losses - truth[:, None]) > eps).any(axis=0).sum())
+        return bad / trials

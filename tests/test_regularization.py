@@ -1,0 +1,165 @@
+"""Penalties, weight decay, dropout and early stopping against hand derivations and torch."""
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from mlnotes.regularization import Dropout, EarlyStopping, l1_penalty, l2_penalty
+
+F64 = torch.float64
+
+
+def test_penalties_and_their_gradients_by_hand():
+    w = torch.tensor([1.5, -2.0, 0.0, 0.25], dtype=F64, requires_grad=True)
+    b = torch.tensor([[3.0]], dtype=F64, requires_grad=True)
+    l1 = l1_penalty([w, b], lam=0.1)
+    assert l1.item() == pytest.approx(0.1 * (1.5 + 2.0 + 0.0 + 0.25 + 3.0))
+    l1.backward()
+    torch.testing.assert_close(w.grad, 0.1 * torch.sign(w.detach()))
+    w.grad = None
+    l2 = l2_penalty(w, lam=0.1)
+    assert l2.item() == pytest.approx(0.1 * (2.25 + 4.0 + 0.0 + 0.0625))
+    l2.backward()
+    torch.testing.assert_close(w.grad, 2 * 0.1 * w.detach())
+
+
+def trajectory(make_optimizer, lam=0.0, steps=25):
+    """Train a small model on fixed data; ``lam`` > 0 adds l2_penalty(lam) to the loss."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).double()
+    x, y = torch.randn(32, 5, dtype=F64), torch.randint(0, 3, (32,))
+    opt = make_optimizer(net.parameters())
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(net(x), y)
+        if lam:
+            loss = loss + l2_penalty(net.parameters(), lam)
+        loss.backward()
+        opt.step()
+    return torch.cat([p.detach().flatten() for p in net.parameters()])
+
+
+def test_sgd_weight_decay_is_the_l2_penalty_with_half_the_coefficient():
+    decayed = trajectory(lambda p: torch.optim.SGD(p, lr=0.1, weight_decay=0.02))
+    penalized = trajectory(lambda p: torch.optim.SGD(p, lr=0.1), lam=0.01)
+    torch.testing.assert_close(decayed, penalized, rtol=0, atol=1e-12)
+    plain = trajectory(lambda p: torch.optim.SGD(p, lr=0.1))
+    assert (decayed - plain).abs().max() > 1e-3  # the decay does something
+
+
+def test_adam_weight_decay_is_l2_but_adamw_decay_is_not():
+    penalized = trajectory(lambda p: torch.optim.Adam(p, lr=0.01), lam=0.05)
+    coupled = trajectory(lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1))
+    decoupled = trajectory(lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1))
+    torch.testing.assert_close(coupled, penalized, rtol=0, atol=1e-12)
+    assert (decoupled - penalized).abs().max() > 1e-3
+
+
+def test_adamw_decays_the_weights_directly():
+    """One AdamW step by hand: w <- (1 - lr d) w - lr m_hat / (sqrt(v_hat) + eps).
+
+    At the first step m_hat / sqrt(v_hat) is sign(g), here (1, 1).
+    """
+    w = torch.tensor([2.0, -1.0], dtype=F64, requires_grad=True)
+    opt = torch.optim.AdamW([w], lr=0.1, weight_decay=0.5, eps=0.0)
+    (3 * w[0] - w[1] ** 2).backward()  # g = (3, 2)
+    opt.step()
+    start, sign = torch.tensor([2.0, -1.0], dtype=F64), torch.tensor([1.0, 1.0], dtype=F64)
+    expected = start * (1 - 0.1 * 0.5) - 0.1 * sign
+    torch.testing.assert_close(w.detach(), expected)
+
+
+@pytest.mark.parametrize(
+    ("p", "shape"), list(itertools.product([0.0, 0.1, 0.5, 0.9, 1.0], [(7,), (4, 5), (2, 3, 6)]))
+)
+def test_dropout_equals_torch_for_the_same_seed(p, shape):
+    x = torch.randn(*shape, dtype=F64) + 3
+    torch.manual_seed(42)
+    ours = Dropout(p)(x)
+    torch.manual_seed(42)
+    theirs = nn.Dropout(p)(x)
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+
+
+def test_dropout_keeps_the_expectation_and_is_the_identity_in_eval_mode():
+    torch.manual_seed(0)
+    drop = Dropout(0.3)
+    x = torch.full((200_000,), 2.0, dtype=F64)
+    y = drop(x)
+    kept = (y != 0).double().mean().item()
+    assert kept == pytest.approx(0.7, abs=0.005)  # 5 standard errors of a share of 200,000
+    assert set(y[y != 0].unique().tolist()) == {2.0 / 0.7}
+    assert y.mean().item() == pytest.approx(2.0, abs=0.02)
+    drop.eval()
+    assert torch.equal(drop(x), x)
+
+
+def test_dropout_gradient_is_the_mask():
+    torch.manual_seed(1)
+    x = torch.ones(10, dtype=F64, requires_grad=True)
+    y = Dropout(0.5)(x)
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, y.detach())
+
+
+def test_dropout_refuses_nan_which_torch_lets_through():
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
+        Dropout(float("nan"))
+    nn.Dropout(float("nan"))  # accepted by torch: its check is p < 0 or p > 1
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5])
+def test_dropout_bad_probability_has_torchs_message(p):
+    with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1") as ours:
+        Dropout(p)
+    with pytest.raises(ValueError) as theirs:
+        nn.Dropout(p)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_early_stopping_waits_for_patience_and_restores_the_best_weights():
+    net = nn.Linear(2, 1)
+    stopper = EarlyStopping(patience=3, min_delta=0.01)
+    stops, states = [], []
+    for loss in (1.0, 0.8, 0.795, 0.9, 0.7, 0.71, 0.705, 0.75, 0.6):
+        with torch.no_grad():
+            net.weight.add_(1.0)  # a different model at every check
+        states.append(net.weight.detach().clone())
+        stops.append(stopper.step(loss, net))
+    # 0.795 is not better than 0.8 by more than min_delta (bad check 1), 0.9 is bad check 2, 0.7 is
+    # the best; then 0.71, 0.705 and 0.75 are three bad checks in a row: stop at the eighth check
+    assert stops == [False] * 7 + [True, False]
+    assert (stopper.best_loss, stopper.best_epoch) == (0.6, 8)  # stepping on past a stop still records
+    fresh = EarlyStopping(patience=3, min_delta=0.01)
+    for loss in (1.0, 0.8, 0.795, 0.9, 0.7, 0.71, 0.705, 0.75):
+        fresh.step(loss, net)
+    assert (fresh.best_loss, fresh.best_epoch) == (0.7, 4)
+    stopper.restore(net)
+    torch.testing.assert_close(net.weight.detach(), states[8])
+
+
+def test_early_stopping_errors():
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(patience=0)
+    with pytest.raises(RuntimeError, match="step"):
+        EarlyStopping().restore(nn.Linear(1, 1))
+    with pytest.raises(ValueError, match="NaN"):
+        EarlyStopping().step(float("nan"), nn.Linear(1, 1))
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: l1_penalty(torch.ones(2), -0.1), ValueError, "lam"),
+        (lambda: l2_penalty(torch.ones(2), float("nan")), ValueError, "lam"),
+        (lambda: l2_penalty(nn.Linear(1, 1), 0.1), TypeError, "parameters"),
+        (lambda: l2_penalty([torch.ones(2, dtype=torch.long)], 0.1), TypeError, "floating-point"),
+        (lambda: l1_penalty([], 0.1), ValueError, "empty"),
+        (lambda: l1_penalty(3.0, 0.1), TypeError, "iterable"),
+    ],
+)
+def test_penalty_bad_input(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
