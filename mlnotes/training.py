@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # tqdm.auto warns "IProgress not found" in every lab notebook
 
 from mlnotes import _checks
 from mlnotes.data import Split
