@@ -293,3 +293,14 @@ def test_l2_solution_of_the_example_is_the_penalized_minimum():
     _, w = l1_l2.fit(x, y, 0.7)
     gradient = x.T @ (x @ w - y) / len(y) + 2 * 0.7 * w
     assert abs(gradient).max() < 1e-10
+
+
+def test_depth_example_deeper_plain_networks_train_worse(quick_run):
+    _, results = quick_run
+    r = results["depth_vs_training_loss"]
+    losses = [r["summary"][d]["final_train_loss"] for d in sorted(r["summary"])]
+    # the deepest network ends with a higher training loss than the shallowest: an optimization
+    # problem, since the deeper one could represent whatever the shallower one computes
+    assert losses[-1] > losses[0] + 0.5
+    for baseline in r["baselines"].values():
+        assert baseline["train_accuracy"] > 0.95  # the non-deep baselines fit the training set
