@@ -58,11 +58,6 @@ def normalize(x: torch.Tensor) -> torch.Tensor:
     return (x - x.mean(dim=0)) / x.std(dim=0)
 
 
-def losses(a: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """Half the mean squared error for each row of ``w``."""
-    return 0.5 * ((w @ a.T - y) ** 2).mean(dim=1)
-
-
 def quadratic(a: torch.Tensor, y: torch.Tensor) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
     """H, g, c of L(w) = w^T H w / 2 - g^T w + c, and the minimizer w*, in NumPy float64."""
     a_np, y_np = a.cpu().numpy(), y.cpu().numpy()
@@ -105,17 +100,15 @@ def path_of(a: torch.Tensor, y: torch.Tensor, rate: float, steps: int) -> np.nda
 
 
 def predicted_steps(a: torch.Tensor, y: torch.Tensor) -> tuple[float, float, int]:
-    """Condition number, the best rate 2/(lmin+lmax), and the updates theory predicts for it."""
-    eig = torch.linalg.eigvalsh(a.T @ a / len(y))
-    lo, hi = eig[0].item(), eig[-1].item()
+    """Condition number, the best rate 2/(lmin+lmax), and the updates theory guarantees for it."""
+    h, g, _, w_star = quadratic(a, y)
+    eig = np.linalg.eigvalsh(h)
+    lo, hi = eig[0], eig[-1]
     kappa = hi / lo
-    w_star = torch.linalg.lstsq(a, y).solution
-    start_gap = (losses(a, y, torch.zeros(1, a.shape[1], dtype=a.dtype)) - losses(a, y, w_star[None]))[
-        0
-    ].item()
+    start_gap = 0.5 * g @ w_star  # L(0) - L(w*) = g^T w* / 2, because H w* = g
     factor = ((kappa - 1) / (kappa + 1)) ** 2
     steps = math.ceil(math.log(TOL / start_gap) / math.log(factor)) if factor > 0 else 1
-    return kappa, 2 / (lo + hi), steps
+    return float(kappa), float(2 / (lo + hi)), steps
 
 
 def figure(cases: dict[str, dict[str, object]]):
