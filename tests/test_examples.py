@@ -2,9 +2,11 @@
 only figures that some script produces."""
 
 import importlib.util
+import itertools
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from markdown_parts import DOCS, page_pairs, parse_page
@@ -304,3 +306,42 @@ def test_depth_example_deeper_plain_networks_train_worse(quick_run):
     assert losses[-1] > losses[0] + 0.5
     for baseline in r["baselines"].values():
         assert baseline["train_accuracy"] > 0.95  # the non-deep baselines fit the training set
+
+
+def test_capacity_example_shows_the_trade_off_and_an_optimistic_public_score(quick_run):
+    _, results = quick_run
+    r = results["capacity_selection"]
+    train, private = r["mean_train"], r["mean_private"]
+    # nested least-squares models: the training error cannot rise with the degree
+    assert all(b <= a + 1e-12 for a, b in itertools.pairwise(train))
+    # the private error falls, then rises: its minimum lies strictly inside the range of degrees
+    best = private.index(min(private))
+    assert 0 < best < len(private) - 1 and private[-1] > 3 * private[best]
+    # cross-validation never sees the test sets, yet its choice is close to the best in hindsight
+    assert r["private_median"]["cv"] < 1.2 * r["private_median"]["best"]
+    # the public score of the model picked by that score underestimates its error on new data
+    assert r["public_score"] < r["private"]["public"]
+
+
+def test_capacity_example_cross_validation_is_the_mean_over_held_out_folds():
+    """cross_val_score's number, recomputed fold by fold with plain NumPy least squares."""
+    capacity = load(EXAMPLES / "capacity_selection.py")
+    rng = np.random.default_rng(3)
+    x, y = capacity.draw(rng, 40)
+    folds = capacity.KFold(n_splits=5, shuffle=True, random_state=3)
+    by_sklearn = -capacity.cross_val_score(
+        capacity.model(3), x, y, cv=folds, scoring="neg_mean_squared_error"
+    ).mean()
+    errors = []
+    for train, held_out in folds.split(x):
+        features = np.vander(x[:, 0], 4, increasing=True)
+        w, *_ = np.linalg.lstsq(features[train], y[train], rcond=None)
+        errors.append(np.mean((features[held_out] @ w - y[held_out]) ** 2))
+    assert abs(by_sklearn - np.mean(errors)) < 1e-10
+
+
+def test_flowchart_without_a_cjk_font_stops_with_the_package_to_install(monkeypatch):
+    flowchart = load(EXAMPLES / "recipe_flowchart.py")
+    monkeypatch.setattr(flowchart.font_manager, "findSystemFonts", lambda *a, **k: ["/x/DejaVuSans.ttf"])
+    with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
+        flowchart.cjk_font()
