@@ -3,6 +3,7 @@
 import importlib.util
 from types import SimpleNamespace
 
+import nbformat
 import pytest
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.toc import get_toc
@@ -80,3 +81,41 @@ def test_notebooks_count_as_pages_for_mkdocs():
     import mkdocs.utils
 
     assert mkdocs.utils.is_markdown_file("labs/x.zh.ipynb")
+
+
+def lab(markdown, code):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(markdown), *(nbformat.v4.new_code_cell(c) for c in code)]
+    return nb
+
+
+def test_identical_code_is_executed_once_and_each_language_keeps_its_text(tmp_path, monkeypatch):
+    runs = []
+
+    def execute(self, nb, resources=None, km=None):  # stands in for a kernel: records the call
+        runs.append([c.source for c in nb.cells if c.cell_type == "code"])
+        for k, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+            cell.execution_count = k + 1
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{cell.source}: True\n")]
+        return nb, resources
+
+    monkeypatch.setitem(hook._SHARED, "folder", tmp_path / "outputs")
+    once = hook.share_outputs(execute)
+    zh, _ = once(None, lab("# 实验", ["a = 1", "print(a)"]), {})
+    en, _ = once(None, lab("# Lab", ["a = 1", "print(a)"]), {})
+    other, _ = once(None, lab("# Lab", ["a = 2"]), {})
+    assert runs == [["a = 1", "print(a)"], ["a = 2"]]  # the English copy did not run again
+    assert en.cells[0].source == "# Lab" and zh.cells[0].source == "# 实验"
+    assert [c.outputs for c in en.cells[1:]] == [c.outputs for c in zh.cells[1:]]
+    assert en.cells[2].outputs[0].text == "print(a): True\n" and en.cells[2].execution_count == 2
+    assert other.cells[1].outputs[0].text == "a = 2: True\n"
+    assert not list((tmp_path / "outputs").glob("*.tmp"))
+
+
+def test_without_a_configured_folder_every_notebook_executes(monkeypatch):
+    runs = []
+    monkeypatch.delitem(hook._SHARED, "folder", raising=False)
+    once = hook.share_outputs(lambda self, nb, resources=None, km=None: (runs.append(1), (nb, resources))[1])
+    once(None, lab("# a", ["x = 1"]), {})
+    once(None, lab("# b", ["x = 1"]), {})
+    assert runs == [1, 1]

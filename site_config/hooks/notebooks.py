@@ -21,23 +21,34 @@ Four things go wrong when the two plugins meet, and this hook fixes each:
    URLs (``reference/...`` and ``en/reference/...``) and each cross-reference warned. The map is
    emptied at the start of each language's build, so links resolve within their own language.
 
+6. The Chinese and English version of a lab have the same code cells (a test enforces it), so
+   executing both is twice the work for the same outputs. ``ExecutePreprocessor.preprocess`` is
+   wrapped: the first execution of a given sequence of code cells (in this cache folder, i.e. for
+   these package sources) stores the code cells' outputs under a hash of their sources, and a
+   notebook whose code hashes the same gets those outputs instead of a second kernel run. Markdown
+   cells are untouched, so each language keeps its own text.
+
 The page also gets a link that downloads the notebook (mkdocs-jupyter's ``include_source`` copies it
 beside the page).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import html
 import importlib.metadata
+import json
 import platform
 import re
 import shutil
 from pathlib import Path
 
 import mkdocs.utils
+import nbformat
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
+from nbconvert.preprocessors import ExecutePreprocessor
 
 if ".ipynb" not in mkdocs.utils.markdown_extensions:
     mkdocs.utils.markdown_extensions = (*mkdocs.utils.markdown_extensions, ".ipynb")
@@ -96,11 +107,63 @@ def on_config(config):
             if stale.is_dir() and stale != current:
                 shutil.rmtree(stale)
     jupyter.config["cache_dir"] = str(current / _language(config))
+    _SHARED["folder"] = current / "code-outputs"
     return config
 
 
-_AUTOREFS_STATE = ("_primary_url_map", "_secondary_url_map", "_title_map", "_breadcrumbs_map",
-                   "_abs_url_map", "_backlinks", "_url_to_page")
+_SHARED: dict[str, Path] = {}
+
+
+def code_key(nb) -> str:
+    """A hash of a notebook's code cells (their sources, in order), not of its Markdown."""
+    digest = hashlib.sha256()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            digest.update(cell.source.encode())
+            digest.update(b"\0")
+    return digest.hexdigest()[:32]
+
+
+def share_outputs(preprocess):
+    """Wrap ``ExecutePreprocessor.preprocess`` so that identical code runs once per cache folder."""
+
+    def preprocess_once(self, nb, resources=None, km=None):
+        folder = _SHARED.get("folder")
+        if folder is None:
+            return preprocess(self, nb, resources, km)
+        stored = folder / f"{code_key(nb)}.json"
+        code = [cell for cell in nb.cells if cell.cell_type == "code"]
+        if stored.is_file():
+            runs = json.loads(stored.read_text(encoding="utf-8"))
+            for cell, run in zip(code, runs, strict=True):
+                cell.execution_count = run["execution_count"]
+                cell.outputs = [nbformat.from_dict(output) for output in run["outputs"]]
+            return nb, resources
+        nb, resources = preprocess(self, nb, resources, km)
+        runs = [{"execution_count": c.execution_count, "outputs": copy.deepcopy(c.outputs)} for c in code]
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = stored.with_suffix(".tmp")
+        partial.write_text(json.dumps(runs), encoding="utf-8")
+        partial.replace(stored)  # atomic: a build killed mid-write leaves no half-written outputs
+        return nb, resources
+
+    preprocess_once.wrapped = preprocess
+    return preprocess_once
+
+
+if not hasattr(ExecutePreprocessor.preprocess, "wrapped"):
+    ExecutePreprocessor.preprocess = share_outputs(ExecutePreprocessor.preprocess)
+
+
+_AUTOREFS_STATE = (
+    "_primary_url_map",
+    "_secondary_url_map",
+    "_title_map",
+    "_breadcrumbs_map",
+    "_abs_url_map",
+    "_backlinks",
+    "_url_to_page",
+)
 
 
 def on_pre_build(config):
