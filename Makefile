@@ -44,7 +44,7 @@ serve: $(STAMP)
 
 test: $(STAMP) system-packages
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 figures: $(STAMP)
 	$(BIN)/python examples/make_figures.py --device $(DEVICE)
