@@ -1,0 +1,489 @@
+r"""The Hessian of a network's loss at scale: products, extreme eigenvalues, trace, spectral density.
+
+A network with $n$ parameters has an $n\times n$ Hessian: $10^{10}$ numbers at $n = 10^5$, never
+formed here. Everything below needs only Hessian-vector products $\mathbf{H}\mathbf{v}$, each about
+the cost of one more gradient:
+
+- [`HessianOperator`][] is $\mathbf{H}$ of the *mean* loss over a dataset, as a function
+  $\mathbf{v}\mapsto\mathbf{H}\mathbf{v}$. It accumulates the products of batches weighted by batch
+  size, by forward-over-reverse (``torch.func``) or double backward ([`mlnotes.derivatives.hvp`][]).
+- [`lanczos`][] finds the $k$ largest or smallest (most negative) eigenvalues and their
+  eigenvectors, with full re-orthogonalization.
+- [`hutchinson_trace`][] estimates $\operatorname{tr}\mathbf{H}$ from random $\pm1$ vectors.
+- [`spectral_density`][] estimates the density of all $n$ eigenvalues by stochastic Lanczos
+  quadrature.
+
+Each function takes any ``matvec`` (a function from a 1-D tensor to a 1-D tensor of the same
+length), so they are tested on matrices whose eigenvalues are known.
+
+**Dropout and batch normalization.** By default (``mode="eval"``) products are taken with the
+model in evaluation mode: dropout is off, so the loss is one deterministic function of
+$\boldsymbol\theta$, and batch normalization uses its running statistics, so the loss is a sum over
+examples and does not depend on how the data are cut into batches. ``mode="train"`` takes the
+Hessian of the loss as training computes it, with batch statistics (the result then depends on the
+batch size); it works on a copy whose batch-norm layers track no running statistics, so the model's
+own statistics are never updated. It refuses a model with active dropout, whose training loss is
+random.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call
+
+from mlnotes import _checks
+from mlnotes.derivatives import HVP_METHODS, HvpMethod, hvp
+
+MatVec = Callable[[Tensor], Tensor]
+Batch = tuple[Tensor, Tensor]
+MODES = ("eval", "train")
+WHICH = ("largest", "smallest", "both")
+
+
+def _batches(data: object) -> Callable[[], Iterable[Batch]]:
+    """A function that yields the (inputs, targets) batches of ``data`` afresh on every call."""
+    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(t, Tensor) for t in data):
+        return lambda: [data]
+    if hasattr(data, "x") and hasattr(data, "y") and isinstance(data.x, Tensor):
+        return lambda: [(data.x, data.y)]
+    if isinstance(data, Iterable) and not isinstance(data, (Tensor, str, bytes)):
+        return lambda: iter(data)
+    raise TypeError(
+        "data must be an (inputs, targets) pair of tensors, a split with .x and .y, or an iterable of "
+        f"such pairs (e.g. a DataLoader), got {type(data).__name__}"
+    )
+
+
+class HessianOperator:
+    r"""$\mathbf{H}$ of the mean loss of ``model`` over ``data``, as a matrix-free operator.
+
+    ``op(v)`` (or ``op.matvec(v)``) returns $\mathbf{H}\mathbf{v}$ for the loss
+    $L(\boldsymbol\theta) = \frac1N\sum_b N_b\,L_b(\boldsymbol\theta)$, where $L_b$ is ``loss_fn``
+    on batch $b$ (a batch *mean*, as ``nn.CrossEntropyLoss()`` returns by default) and $N_b$ its
+    size. $\boldsymbol\theta$ is the model's current trainable parameters, flattened in the order
+    of ``model.named_parameters()``; the model is never changed.
+
+    Args:
+        model: the network.
+        loss_fn: ``loss_fn(outputs, targets)``, the mean loss of a batch.
+        data: an ``(inputs, targets)`` pair, a split with ``.x`` and ``.y`` (``mlnotes.data``), or an
+            iterable of pairs that can be iterated again for every product (a ``DataLoader``).
+        method: how each batch's product is computed: ``"auto"`` (forward-over-reverse, falling back
+            to double backward), ``"forward-over-reverse"`` or ``"double-backward"``.
+        mode: ``"eval"`` (default) or ``"train"``: the module mode used for the products (see the
+            module notes on dropout and batch normalization).
+
+    Raises:
+        TypeError: a wrong type for ``model``, ``loss_fn`` or ``data``.
+        ValueError: an unknown ``method`` or ``mode``, empty data, or ``mode="train"`` with active
+            dropout.
+
+    Examples:
+        >>> net = nn.Linear(2, 1, bias=False)
+        >>> x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+        >>> op = HessianOperator(net, nn.MSELoss(), (x, torch.zeros(2, 1)))
+        >>> op.dense()                                 # H = 2 X^T X / N for the mean squared error
+        tensor([[1., 0.],
+                [0., 4.]])
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: Callable[[Tensor, Tensor], Tensor],
+        data: object,
+        *,
+        method: HvpMethod = "auto",
+        mode: Literal["eval", "train"] = "eval",
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        if method not in HVP_METHODS:
+            raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if mode == "train" and any(
+            isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules()
+        ):
+            raise ValueError(
+                "mode='train' with active dropout makes the loss random, so it has no Hessian; "
+                "use mode='eval' (dropout off)"
+            )
+        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+        if not named:
+            raise ValueError("model has no trainable parameters (none with requires_grad=True)")
+        self.model, self.loss_fn, self.method, self.mode = model, loss_fn, method, mode
+        # Products are taken on a stand-in with the model's structure; functional_call supplies the
+        # parameters. In train mode it is a copy whose batch-norm layers keep no running statistics
+        # (torch.func.replace_all_batch_norm_modules_): they normalize with the batch's statistics,
+        # as in training, without the in-place buffer updates that torch.func cannot trace.
+        if mode == "train":
+            self._structure = copy.deepcopy(model)
+            torch.func.replace_all_batch_norm_modules_(self._structure)
+        else:
+            self._structure = model
+        self._batches = _batches(data)
+        self.names = [n for n, _ in named]
+        self.shapes = [p.shape for _, p in named]
+        self.sizes = [p.numel() for _, p in named]
+        self.dtype, self.device = named[0][1].dtype, named[0][1].device
+        self.size = 0
+        for batch in self._batches():
+            if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and isinstance(batch[0], Tensor)):
+                raise TypeError(
+                    f"every batch of data must be an (inputs, targets) pair, got {type(batch).__name__}"
+                )
+            self.size += len(batch[0])
+        if self.size == 0:
+            raise ValueError("data holds no examples")
+
+    @property
+    def num_parameters(self) -> int:
+        r"""$n$, the number of trainable parameters (the Hessian is $n\times n$)."""
+        return sum(self.sizes)
+
+    @property
+    def theta(self) -> Tensor:
+        """The model's trainable parameters as one flat, detached vector."""
+        params = dict(self.model.named_parameters())
+        return torch.cat([params[n].detach().reshape(-1) for n in self.names])
+
+    def _batch_loss(self, inputs: Tensor, targets: Tensor) -> Callable[[Tensor], Tensor]:
+        buffers = dict(self._structure.named_buffers())
+        inputs, targets = inputs.to(self.device), targets.to(self.device)
+
+        def loss(theta: Tensor) -> Tensor:
+            pieces = torch.split(theta, self.sizes)
+            params = {n: p.view(s) for n, p, s in zip(self.names, pieces, self.shapes, strict=True)}
+            return self.loss_fn(functional_call(self._structure, {**buffers, **params}, (inputs,)), targets)
+
+        return loss
+
+    def _accumulate(self, per_batch: Callable[[Callable[[Tensor], Tensor], Tensor], Tensor]) -> Tensor:
+        was_training = self._structure.training
+        self._structure.train(self.mode == "train")
+        try:
+            theta, total = self.theta, None
+            for inputs, targets in self._batches():
+                part = per_batch(self._batch_loss(inputs, targets), theta) * (len(inputs) / self.size)
+                total = part if total is None else total + part
+            return total
+        finally:
+            self._structure.train(was_training)
+
+    def matvec(self, v: Tensor) -> Tensor:
+        r"""$\mathbf{H}\mathbf{v}$ for a 1-D ``v`` of length $n$ (the model's dtype and device)."""
+        v = _checks.vector("v", v)
+        if v.numel() != self.num_parameters or v.dtype != self.dtype:
+            raise ValueError(
+                f"v must be a vector of {self.num_parameters} entries of dtype {self.dtype}, "
+                f"got {v.numel()} of {v.dtype}"
+            )
+        v = v.to(self.device)
+        return self._accumulate(lambda loss, theta: hvp(loss, theta, v, method=self.method))
+
+    __call__ = matvec
+
+    def loss(self) -> float:
+        """The mean loss over the data at the current parameters."""
+        with torch.no_grad():
+            return float(self._accumulate(lambda loss, theta: loss(theta).reshape(1))[0])
+
+    def gradient(self) -> Tensor:
+        """The gradient of the mean loss over the data, flattened like ``theta``."""
+        return self._accumulate(lambda loss, theta: torch.func.grad(loss)(theta))
+
+    def dense(self) -> Tensor:
+        r"""The whole $n\times n$ matrix, one product per column: for small models and tests only."""
+        eye = torch.eye(self.num_parameters, dtype=self.dtype, device=self.device)
+        return torch.stack([self.matvec(column) for column in eye], dim=1)
+
+
+@dataclass(frozen=True)
+class LanczosResult:
+    """Eigenvalues (ascending), their unit eigenvectors (columns), the number of products used, and
+    whether every requested pair met the tolerance."""
+
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+    iterations: int
+    converged: bool
+
+
+def _check_matvec(matvec: object, n: object) -> int:
+    if not callable(matvec):
+        raise TypeError(f"matvec must be callable (a function v -> Av), got {type(matvec).__name__}")
+    return _checks.positive_int("n", n)
+
+
+def _lanczos_basis(
+    matvec: MatVec, q: Tensor, steps: int, stop: Callable[[Tensor, Tensor, float], bool] | None = None
+) -> tuple[Tensor, Tensor, Tensor, float]:
+    """``steps`` Lanczos steps from the unit vector ``q`` with full re-orthogonalization.
+
+    Returns the basis Q (steps x n), the diagonal alpha and off-diagonal beta of T, and the last
+    beta (the residual norm factor). Stops early on breakdown (an invariant subspace) or when
+    ``stop(alpha, beta, last_beta)`` says so.
+    """
+    n = q.numel()
+    basis = torch.empty(steps, n, dtype=q.dtype, device=q.device)
+    alpha = torch.empty(steps, dtype=q.dtype, device=q.device)
+    beta = torch.zeros(steps, dtype=q.dtype, device=q.device)
+    basis[0] = q
+    m = steps
+    last = 0.0
+    for j in range(steps):
+        w = matvec(basis[j])
+        if w.shape != (n,):
+            raise ValueError(f"matvec must return a vector of length {n}, got shape {tuple(w.shape)}")
+        alpha[j] = torch.dot(w, basis[j])
+        # full re-orthogonalization, twice ("twice is enough"), against every earlier vector
+        for _ in range(2):
+            w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
+        last = float(torch.linalg.vector_norm(w))
+        scale = max(float(alpha[: j + 1].abs().max()), float(beta[:j].abs().max()) if j else 0.0, 1e-300)
+        if j + 1 == steps or last <= 1e-10 * scale:
+            m = j + 1
+            break
+        beta[j] = last
+        basis[j + 1] = w / last
+        if stop is not None and stop(alpha[: j + 1], beta[:j], last):
+            m = j + 1
+            break
+    return basis[:m], alpha[:m], beta[: m - 1], last
+
+
+def _start(n: int, seed: int, dtype: torch.dtype, device: torch.device | str) -> Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    q = torch.randn(n, generator=gen, dtype=torch.float64).to(dtype=dtype, device=device)
+    return q / torch.linalg.vector_norm(q)
+
+
+def _tridiagonal(alpha: Tensor, beta: Tensor) -> Tensor:
+    return torch.diag(alpha) + torch.diag(beta, 1) + torch.diag(beta, -1)
+
+
+def lanczos(
+    matvec: MatVec,
+    n: int,
+    *,
+    k: int = 1,
+    which: Literal["largest", "smallest", "both"] = "largest",
+    max_iter: int | None = None,
+    tol: float = 1e-6,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str = "cpu",
+) -> LanczosResult:
+    r"""Extreme eigenvalues and eigenvectors of a symmetric operator by the Lanczos method.
+
+    Builds an orthonormal basis of the Krylov space $\{\mathbf{q}, A\mathbf{q}, A^2\mathbf{q},\dots\}$
+    from a random unit $\mathbf{q}$, re-orthogonalizing every new vector against all earlier ones (so
+    no spurious copies of converged eigenvalues appear), and takes the eigenpairs of the small
+    tridiagonal matrix $T = Q^\top A Q$ (Ritz pairs). A Ritz pair $(\theta, Q\mathbf{y})$ has residual
+    $\|AQ\mathbf{y} - \theta Q\mathbf{y}\| = \beta\,|y_m|$; iteration stops once every requested pair
+    has a residual at most ``tol`` times the largest $|\theta|$.
+
+    Args:
+        matvec: $\mathbf{v}\mapsto A\mathbf{v}$ for a symmetric $A$ (e.g. a [`HessianOperator`][]).
+        n: the dimension.
+        k: how many eigenvalues from each requested end, $1 \le k \le n$.
+        which: ``"largest"`` (algebraically largest), ``"smallest"`` (most negative) or ``"both"``.
+        max_iter: the most products to use (default $\min(n, \max(4k + 40, 100))$).
+        tol: relative residual tolerance, $> 0$.
+        seed: the seed of the random start vector.
+        dtype: the dtype of the vectors (that of the operator).
+        device: the device of the vectors.
+
+    Returns:
+        A [`LanczosResult`][]: eigenvalues ascending ($k$, or $2k$ for ``"both"``; fewer only if
+        the Krylov space closed first), eigenvectors as columns.
+
+    Raises:
+        TypeError: ``matvec`` is not callable.
+        ValueError: ``n``, ``k``, ``max_iter`` or ``tol`` out of range, or an unknown ``which``.
+
+    Examples:
+        >>> a = torch.diag(torch.arange(1.0, 11.0, dtype=torch.float64))
+        >>> r = lanczos(lambda v: a @ v, 10, k=2, which="both")
+        >>> r.eigenvalues.round(decimals=8)
+        tensor([ 1.,  2.,  9., 10.], dtype=torch.float64)
+    """
+    n = _check_matvec(matvec, n)
+    k = _checks.positive_int("k", k)
+    if k > n:
+        raise ValueError(f"k must be at most n = {n}, got {k}")
+    if which not in WHICH:
+        raise ValueError(f"which must be one of {WHICH}, got {which!r}")
+    tol = _checks.real("tol", tol)
+    if not 0.0 < tol < 1.0:
+        raise ValueError(f"tol must be in (0, 1), got {tol}")
+    steps = min(n, max(4 * k + 40, 100)) if max_iter is None else _checks.positive_int("max_iter", max_iter)
+    steps = min(steps, n)
+
+    def wanted(values: Tensor) -> Tensor:
+        m = values.numel()
+        idx = torch.arange(m, device=values.device)
+        if which == "largest":
+            return idx[-k:]
+        if which == "smallest":
+            return idx[:k]
+        return idx[:k] if 2 * k >= m else torch.cat([idx[:k], idx[-k:]])
+
+    def residuals(alpha: Tensor, beta: Tensor, last: float) -> tuple[Tensor, Tensor, Tensor]:
+        values, vectors = torch.linalg.eigh(_tridiagonal(alpha, beta))
+        chosen = wanted(values)
+        return values[chosen], vectors[:, chosen], last * vectors[-1, chosen].abs()
+
+    def done(alpha: Tensor, beta: Tensor, last: float) -> bool:
+        if alpha.numel() < min(n, 2 * k if which == "both" else k) or alpha.numel() % 5:
+            return False  # check every fifth step: eigh of T is cheap but not free
+        values, _, res = residuals(alpha, beta, last)
+        return bool((res <= tol * values.abs().max().clamp_min(1e-300)).all())
+
+    q = _start(n, seed, dtype, device)
+    basis, alpha, beta, last = _lanczos_basis(matvec, q, steps, done)
+    values, y, res = residuals(alpha, beta, last)
+    closed = alpha.numel() < steps and last <= 1e-10 * max(float(alpha.abs().max()), 1e-300)
+    converged = bool(closed or (res <= tol * values.abs().max().clamp_min(1e-300)).all())
+    vectors = basis.T @ y
+    return LanczosResult(values, vectors, int(alpha.numel()), converged)
+
+
+def hutchinson_trace(
+    matvec: MatVec,
+    n: int,
+    *,
+    samples: int = 100,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str = "cpu",
+) -> tuple[float, float]:
+    r"""Hutchinson's estimate of $\operatorname{tr}A$ and its standard error.
+
+    For $\mathbf{z}$ with independent entries $\pm1$ (equally likely),
+    $\mathbb{E}[\mathbf{z}^\top A\mathbf{z}] = \sum_i A_{ii}\,\mathbb{E}[z_i^2] = \operatorname{tr}A$;
+    the estimate is the mean of ``samples`` such products.
+
+    Returns:
+        ``(estimate, standard_error)``; the standard error is that of the mean of the samples
+        (``nan`` for one sample).
+
+    Examples:
+        >>> a = torch.diag(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64))
+        >>> hutchinson_trace(lambda v: a @ v, 3, samples=5)   # diagonal: every sample is exact
+        (6.0, 0.0)
+    """
+    n = _check_matvec(matvec, n)
+    samples = _checks.positive_int("samples", samples)
+    gen = torch.Generator().manual_seed(seed)
+    values = []
+    for _ in range(samples):
+        z = (torch.randint(0, 2, (n,), generator=gen) * 2 - 1).to(dtype=dtype, device=device)
+        values.append(float(torch.dot(z, matvec(z))))
+    mean = math.fsum(values) / samples
+    if samples == 1:
+        return mean, math.nan
+    var = math.fsum((v - mean) ** 2 for v in values) / (samples - 1)
+    return mean, math.sqrt(var / samples)
+
+
+@dataclass(frozen=True)
+class SpectralDensity:
+    r"""A stochastic-Lanczos-quadrature estimate of the eigenvalue density.
+
+    ``nodes[r]`` and ``weights[r]`` are the quadrature nodes (Ritz values) and weights of run ``r``;
+    each run's weights sum to 1. ``grid`` and ``density`` are the Gaussian-smoothed density
+    $\phi(t) = \frac1R\sum_r\sum_j w_{rj}\,\mathcal{N}(t;\,\theta_{rj}, \sigma^2)$ on the grid.
+    """
+
+    nodes: list[Tensor]
+    weights: list[Tensor]
+    grid: Tensor
+    density: Tensor
+    sigma: float
+
+    def expectation(self, f: Callable[[Tensor], Tensor]) -> float:
+        r"""The quadrature estimate of $\frac1n\operatorname{tr} f(A) = \frac1n\sum_i f(\lambda_i)$."""
+        runs = [float((w * f(t)).sum()) for t, w in zip(self.nodes, self.weights, strict=True)]
+        return math.fsum(runs) / len(runs)
+
+
+def spectral_density(
+    matvec: MatVec,
+    n: int,
+    *,
+    steps: int = 80,
+    runs: int = 10,
+    sigma: float | None = None,
+    points: int = 1000,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str = "cpu",
+) -> SpectralDensity:
+    r"""The density of the eigenvalues of a symmetric operator, by stochastic Lanczos quadrature.
+
+    For a random vector $\mathbf{v}$ with entries $\pm1/\sqrt n$ (Rademacher, normalized),
+    $\mathbb{E}[\mathbf{v}^\top f(A)\mathbf{v}] = \frac1n\operatorname{tr}f(A)$, and for a
+    diagonal $A$ every single draw gives it exactly. $m$ Lanczos steps from $\mathbf{v}$ give
+    $\mathbf{v}^\top f(A)\mathbf{v} \approx \sum_j \tau_j^2 f(\theta_j)$, with $\theta_j$ the
+    eigenvalues of $T$ and $\tau_j$ the first entries of its unit eigenvectors (Gauss quadrature,
+    exact for polynomials of degree $< 2m$). Averaging over ``runs`` start vectors and replacing
+    each node by a Gaussian of width $\sigma$ gives a smooth density.
+
+    Args:
+        matvec: $\mathbf{v}\mapsto A\mathbf{v}$, symmetric.
+        n: the dimension.
+        steps: Lanczos steps per run ($\le n$).
+        runs: independent start vectors.
+        sigma: the smoothing width (default: 1% of the range of all nodes).
+        points: grid points, spread over the nodes' range plus $5\sigma$ on each side.
+        seed, dtype, device: of the random start vectors.
+
+    Examples:
+        $\operatorname{tr}A/4 = 8/4$ and $\operatorname{tr}A^2/4 = (1 + 4 + 4 + 25)/4$, exactly, since
+        $A$ is diagonal:
+
+        >>> a = torch.diag(torch.tensor([-1.0, 2.0, 2.0, 5.0], dtype=torch.float64))
+        >>> d = spectral_density(lambda v: a @ v, 4, steps=4, runs=3)
+        >>> round(d.expectation(lambda t: t), 6), round(d.expectation(lambda t: t**2), 6)
+        (2.0, 8.5)
+    """
+    n = _check_matvec(matvec, n)
+    steps = _checks.positive_int("steps", steps)
+    if steps > n:
+        raise ValueError(f"steps must be at most n = {n}, got {steps}")
+    runs = _checks.positive_int("runs", runs)
+    points = _checks.positive_int("points", points)
+    nodes, weights = [], []
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(runs):
+        q = (torch.randint(0, 2, (n,), generator=gen) * 2 - 1).to(dtype=dtype, device=device) / math.sqrt(n)
+        _, alpha, beta, _ = _lanczos_basis(matvec, q, steps)
+        values, vectors = torch.linalg.eigh(_tridiagonal(alpha, beta))
+        nodes.append(values.cpu())
+        weights.append((vectors[0] ** 2).cpu())
+    everything = torch.cat(nodes)
+    lo, hi = float(everything.min()), float(everything.max())
+    if sigma is None:
+        sigma = max(0.01 * (hi - lo), 1e-12)
+    else:
+        sigma = _checks.real("sigma", sigma)
+        if not 0.0 < sigma < math.inf:
+            raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
+    grid = torch.linspace(lo - 5 * sigma, hi + 5 * sigma, points, dtype=torch.float64)
+    density = torch.zeros_like(grid)
+    for t, w in zip(nodes, weights, strict=True):
+        z = (grid[:, None] - t[None, :].double()) / sigma
+        density += (w[None, :].double() * torch.exp(-0.5 * z**2)).sum(dim=1)
+    density /= runs * sigma * math.sqrt(2 * math.pi)
+    return SpectralDensity(nodes, weights, grid, density, sigma)

@@ -1,0 +1,238 @@
+"""mlnotes.hessian against the exact Hessian (torch.func.hessian + torch.linalg.eigh) and known matrices."""
+
+import copy
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.func import functional_call
+from torch.utils.data import DataLoader, TensorDataset
+
+from mlnotes.data import Split
+from mlnotes.hessian import HessianOperator, hutchinson_trace, lanczos, spectral_density
+
+F64 = torch.float64
+
+
+def small_net(seed=0, extra=()):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 5), nn.Tanh(), *extra, nn.Linear(5, 4)).double()
+
+
+def toy_data(n=23, seed=1):
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, generator=gen, dtype=F64), torch.randint(0, 4, (n,), generator=gen)
+
+
+def exact_hessian(model, loss_fn, x, y):
+    """The Hessian of loss_fn(model(x), y) over the flat parameters, formed whole by autograd
+    (torch.autograd.functional.hessian, reverse over reverse). Not torch.func.hessian: in torch 2.13
+    it returns an asymmetric, wrong matrix for batch normalization in training mode (entries between
+    the batch-norm scale and the layer before it differ from finite differences of the gradient)."""
+    names = [n for n, _ in model.named_parameters()]
+    shapes = [p.shape for _, p in model.named_parameters()]
+    sizes = [p.numel() for _, p in model.named_parameters()]
+    if model.training:  # batch statistics, without the running-statistics updates torch.func cannot trace
+        model = copy.deepcopy(model)
+        torch.func.replace_all_batch_norm_modules_(model)
+    buffers = {n: b.clone() for n, b in model.named_buffers()}
+    theta = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    def loss(t):
+        params = {n: p.view(s) for n, p, s in zip(names, torch.split(t, sizes), shapes, strict=True)}
+        return loss_fn(functional_call(model, {**buffers, **params}, (x,)), y)
+
+    return torch.autograd.functional.hessian(loss, theta)
+
+
+@pytest.mark.parametrize("method", ["forward-over-reverse", "double-backward"])
+def test_operator_equals_the_exact_hessian_for_every_way_of_giving_the_data(method):
+    net, (x, y) = small_net(), toy_data()
+    exact = exact_hessian(net.eval(), nn.CrossEntropyLoss(), x, y)
+    loader = DataLoader(TensorDataset(x, y), batch_size=7)  # batches of 7, 7, 7, 2: weights matter
+    for data in ((x, y), Split(x, y), loader):
+        dense = HessianOperator(net, nn.CrossEntropyLoss(), data, method=method).dense()
+        torch.testing.assert_close(dense, exact, rtol=1e-10, atol=1e-12)
+    assert torch.allclose(exact, exact.T)
+
+
+def test_loss_and_gradient_of_the_operator_are_the_dataset_means():
+    net, (x, y) = small_net(), toy_data()
+    loader = DataLoader(TensorDataset(x, y), batch_size=5)
+    op = HessianOperator(net, nn.CrossEntropyLoss(), loader)
+    full = nn.CrossEntropyLoss()(net(x), y)
+    full.backward()
+    expected = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+    assert math.isclose(op.loss(), full.item(), rel_tol=1e-12)
+    torch.testing.assert_close(op.gradient(), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_batch_norm_eval_mode_is_batch_independent_and_train_mode_uses_batch_statistics():
+    net = small_net(extra=(nn.BatchNorm1d(5).double(),))
+    x, y = toy_data(24)
+    net.train()
+    net(x)  # give the running statistics values other than 0 and 1
+    running = net[2].running_mean.clone(), net[2].running_var.clone(), int(net[2].num_batches_tracked)
+    whole = HessianOperator(net, nn.CrossEntropyLoss(), (x, y)).dense()
+    batched = HessianOperator(
+        net, nn.CrossEntropyLoss(), DataLoader(TensorDataset(x, y), batch_size=6)
+    ).dense()
+    torch.testing.assert_close(batched, whole, rtol=1e-10, atol=1e-12)  # eval: a sum over examples
+    torch.testing.assert_close(whole, exact_hessian(net.eval(), nn.CrossEntropyLoss(), x, y))
+    train = HessianOperator(net.train(), nn.CrossEntropyLoss(), (x, y), mode="train").dense()
+    exact_train = exact_hessian(net.train(), nn.CrossEntropyLoss(), x, y)
+    torch.testing.assert_close(train, exact_train, rtol=1e-10, atol=1e-12)
+    theta, gradient = train_mode_gradient(net, x, y)
+    for i in (3, 18, 23):  # spot check against finite differences of the gradient, column by column
+        step = torch.zeros_like(theta)
+        step[i] = 1e-6
+        fd = (gradient(theta + step) - gradient(theta - step)) / 2e-6
+        torch.testing.assert_close(train[:, i], fd, rtol=1e-5, atol=1e-7)
+    assert (train - whole).abs().max() > 1e-3  # batch statistics change the curvature
+    assert net.training  # the operator restores the mode it found
+    assert torch.equal(net[2].running_mean, running[0]) and torch.equal(net[2].running_var, running[1])
+    assert int(net[2].num_batches_tracked) == running[2]
+
+
+def train_mode_gradient(net, x, y):
+    """The gradient of the training-mode loss (batch statistics) by plain backward, on a copy."""
+    copy_ = copy.deepcopy(net).train()
+    torch.func.replace_all_batch_norm_modules_(copy_)
+    params = list(copy_.parameters())
+
+    def gradient(theta):
+        with torch.no_grad():
+            for p, piece in zip(params, torch.split(theta, [p.numel() for p in params]), strict=True):
+                p.copy_(piece.view_as(p))
+                p.grad = None
+        nn.CrossEntropyLoss()(copy_(x), y).backward()
+        return torch.cat([p.grad.reshape(-1) for p in params])
+
+    return torch.cat([p.detach().reshape(-1) for p in params]).clone(), gradient
+
+
+def test_dropout_is_off_in_eval_mode_and_train_mode_refuses_it():
+    x, y = toy_data()
+    with_dropout = small_net(extra=(nn.Dropout(0.5),))
+    without = small_net()
+    a = HessianOperator(with_dropout.train(), nn.CrossEntropyLoss(), (x, y)).dense()
+    b = HessianOperator(without, nn.CrossEntropyLoss(), (x, y)).dense()
+    torch.testing.assert_close(a, b)
+    with pytest.raises(ValueError, match="dropout"):
+        HessianOperator(with_dropout, nn.CrossEntropyLoss(), (x, y), mode="train")
+    HessianOperator(small_net(extra=(nn.Dropout(0.0),)), nn.CrossEntropyLoss(), (x, y), mode="train")
+
+
+def known_matrix(n=300, seed=0):
+    """A dense symmetric matrix Q diag(lam) Q^T with eigenvalues chosen by hand, some negative."""
+    gen = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(n, n, generator=gen, dtype=F64))
+    lam = torch.cat(
+        [torch.tensor([-7.0, -3.0, -2.5]), torch.linspace(-1, 1, n - 6), torch.tensor([4.0, 9.0, 20.0])]
+    )
+    return q @ torch.diag(lam.double()) @ q.T, lam.double().sort().values
+
+
+@pytest.mark.parametrize("which", ["largest", "smallest", "both"])
+def test_lanczos_finds_the_extreme_eigenpairs_of_a_known_matrix(which):
+    a, lam = known_matrix()
+    r = lanczos(lambda v: a @ v, 300, k=3, which=which, tol=1e-10)
+    expected = {"largest": lam[-3:], "smallest": lam[:3], "both": torch.cat([lam[:3], lam[-3:]])}[which]
+    assert r.converged and r.iterations < 300  # found without the whole space
+    torch.testing.assert_close(r.eigenvalues, expected, rtol=0, atol=1e-8)
+    residual = a @ r.eigenvectors - r.eigenvectors * r.eigenvalues
+    assert residual.abs().max() < 1e-7
+    torch.testing.assert_close(r.eigenvectors.T @ r.eigenvectors, torch.eye(len(expected), dtype=F64))
+
+
+def test_lanczos_on_a_network_matches_eigh_of_the_exact_hessian():
+    net, (x, y) = small_net(), toy_data()
+    op = HessianOperator(net, nn.CrossEntropyLoss(), (x, y))
+    exact = torch.linalg.eigvalsh(exact_hessian(net.eval(), nn.CrossEntropyLoss(), x, y))
+    r = lanczos(op, op.num_parameters, k=2, which="both", tol=1e-10)
+    torch.testing.assert_close(r.eigenvalues, torch.cat([exact[:2], exact[-2:]]), rtol=0, atol=1e-8)
+
+
+def test_lanczos_with_the_whole_space_is_an_eigendecomposition():
+    a = torch.diag(torch.tensor([3.0, 1.0, 2.0], dtype=F64))
+    r = lanczos(lambda v: a @ v, 3, k=3)
+    torch.testing.assert_close(r.eigenvalues, torch.tensor([1.0, 2.0, 3.0], dtype=F64))
+
+
+def test_hutchinson_is_exact_on_diagonals_and_unbiased_on_a_full_matrix():
+    diag = torch.diag(torch.arange(1.0, 51.0, dtype=F64))
+    assert hutchinson_trace(lambda v: diag @ v, 50, samples=3) == (1275.0, 0.0)
+    a, lam = known_matrix(100)
+    estimate, error = hutchinson_trace(lambda v: a @ v, 100, samples=400, seed=3)
+    assert error > 0 and abs(estimate - lam.sum().item()) < 4 * error
+
+
+def test_spectral_density_of_a_diagonal_problem():
+    lam = torch.cat([torch.full((30,), -1.0), torch.full((60,), 2.0), torch.full((10,), 6.0)]).double()
+    a = torch.diag(lam)
+    d = spectral_density(lambda v: a @ v, 100, steps=20, runs=40, seed=1, sigma=0.1)
+    for w in d.weights:
+        assert math.isclose(float(w.sum()), 1.0, rel_tol=1e-12)
+    # three distinct eigenvalues: Lanczos closes after three steps, the nodes are the eigenvalues,
+    # and with +-1/sqrt(n) start vectors on a diagonal matrix the weights are the eigenvalues' shares
+    for t, w in zip(d.nodes, d.weights, strict=True):
+        torch.testing.assert_close(t, torch.tensor([-1.0, 2.0, 6.0], dtype=F64))
+        torch.testing.assert_close(w, torch.tensor([0.3, 0.6, 0.1], dtype=F64))
+    assert math.isclose(d.expectation(lambda t: t), lam.mean().item(), rel_tol=1e-12)
+    assert math.isclose(d.expectation(lambda t: t**3), (lam**3).mean().item(), rel_tol=1e-12)
+    step = float(d.grid[1] - d.grid[0])
+    assert math.isclose(float(d.density.sum()) * step, 1.0, rel_tol=1e-3)
+    mass_near = {v: float(d.density[(d.grid - v).abs() < 0.5].sum()) * step for v in (-1.0, 2.0, 6.0)}
+    for v, share in ((-1.0, 0.3), (2.0, 0.6), (6.0, 0.1)):
+        assert abs(mass_near[v] - share) < 0.01  # 5 sigma either side of each eigenvalue
+
+
+def test_spectral_density_of_a_full_matrix_matches_its_moments():
+    a, lam = known_matrix(200)
+    d = spectral_density(lambda v: a @ v, 200, steps=40, runs=30, seed=2)
+    # E[v^T A^k v] = tr(A^k)/n; 40 steps are exact for k < 80; the runs average over start vectors
+    for k, tolerance in ((1, 0.01), (2, 0.05)):
+        error = abs(d.expectation(lambda t, k=k: t**k) - (lam**k).mean().item())
+        assert error < tolerance * float((lam**k).abs().max())
+    peak = float(d.grid[d.density.argmax()])
+    assert -1.2 < peak < 1.2  # most eigenvalues lie in [-1, 1]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "match"),
+    [
+        (lambda: lanczos(lambda v: v, 5, k=6), ValueError, "k must be at most n = 5"),
+        (lambda: lanczos(lambda v: v, 5, which="top"), ValueError, "which must be one of"),
+        (lambda: lanczos(lambda v: v, 5, tol=0.0), ValueError, r"tol must be in \(0, 1\)"),
+        (lambda: lanczos("A", 5), TypeError, "matvec must be callable"),
+        (lambda: lanczos(lambda v: v[:2], 5), ValueError, "matvec must return a vector of length 5"),
+        (lambda: lanczos(lambda v: v, 0), ValueError, "n"),
+        (lambda: hutchinson_trace(lambda v: v, 5, samples=0), ValueError, "samples"),
+        (lambda: spectral_density(lambda v: v, 5, steps=6), ValueError, "steps must be at most n = 5"),
+        (lambda: spectral_density(lambda v: v, 5, steps=2, sigma=-1.0), ValueError, "sigma"),
+        (lambda: HessianOperator(nn.Linear(2, 1), nn.MSELoss(), "data"), TypeError, "data must be"),
+        (
+            lambda: HessianOperator("net", nn.MSELoss(), (torch.ones(2, 2), torch.ones(2, 1))),
+            TypeError,
+            "model",
+        ),
+        (
+            lambda: HessianOperator(
+                nn.Linear(2, 1), nn.MSELoss(), (torch.ones(2, 2), torch.ones(2, 1)), mode="x"
+            ),
+            ValueError,
+            "mode must be one of",
+        ),
+        (
+            lambda: HessianOperator(nn.Linear(2, 1), nn.MSELoss(), (torch.ones(2, 2), torch.ones(2, 1)))(
+                torch.ones(2)
+            ),
+            ValueError,
+            "v must be a vector of 3 entries",
+        ),
+    ],
+)
+def test_bad_arguments_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
