@@ -32,3 +32,19 @@ def test_optimizer_benchmark_rejects_bad_settings():
     with pytest.raises(SystemExit) as exit_info:
         load("optimizer_step").main(["--steps", "0"])
     assert exit_info.value.code == 2
+
+
+def test_hessian_benchmark_runs_and_its_lanczos_answers_are_accurate(capsys):
+    results = load("hessian_eigenvalues").main(["--device", "cpu", "--widths", "16", "--repeats", "1"])
+    assert results["hvp_over_gradient"] > 0
+    assert results["mlnotes_top1_seconds"] > 0 and results["mlnotes_top5_seconds"] > 0
+    out = capsys.readouterr().out
+    assert "HVP / gradient" in out and "mlnotes top 5" in out
+
+
+def test_hessian_benchmark_rejects_bad_settings():
+    bench = load("hessian_eigenvalues")
+    for argv in (["--tol", "0"], ["--repeats", "0"], ["--pyhessian", "/nonexistent"]):
+        with pytest.raises(SystemExit) as exit_info:
+            bench.main(argv)
+        assert exit_info.value.code == 2

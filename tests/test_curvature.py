@@ -1,4 +1,4 @@
-"""mlnotes.hessian against the exact Hessian (torch.func.hessian + torch.linalg.eigh) and known matrices."""
+"""mlnotes.curvature against the exact Hessian (autograd, finite differences) and known matrices."""
 
 import copy
 import math
@@ -9,8 +9,8 @@ from torch import nn
 from torch.func import functional_call
 from torch.utils.data import DataLoader, TensorDataset
 
+from mlnotes.curvature import HessianOperator, hutchinson_trace, lanczos, spectral_density
 from mlnotes.data import Split
-from mlnotes.hessian import HessianOperator, hutchinson_trace, lanczos, spectral_density
 
 F64 = torch.float64
 
@@ -236,3 +236,13 @@ def test_spectral_density_of_a_full_matrix_matches_its_moments():
 def test_bad_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_no_submodule_shadows_a_function_of_the_package():
+    """``import mlnotes.x`` sets ``mlnotes.x`` to the module: a function exported as ``x`` would vanish."""
+    import pkgutil
+
+    import mlnotes
+
+    submodules = {m.name for m in pkgutil.iter_modules(mlnotes.__path__)}
+    assert not submodules & set(mlnotes.__all__), submodules & set(mlnotes.__all__)
