@@ -19,7 +19,7 @@ export NO_MKDOCS_2_WARNING := 1
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup system-packages serve test figures site lock clean
+.PHONY: setup system-packages serve test figures site lock clean bench-hessian
 
 setup: $(STAMP)
 
@@ -48,6 +48,11 @@ test: $(STAMP) system-packages
 
 figures: $(STAMP)
 	$(BIN)/python examples/make_figures.py --device $(DEVICE)
+
+# PyHessian is only for this comparison, never a dependency: pure Python, installed into .bench/.
+bench-hessian: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps --target .bench/pyhessian pyhessian==0.1
+	$(BIN)/python benchmarks/hessian_eigenvalues.py --pyhessian .bench/pyhessian --device $(DEVICE)
 
 site: $(STAMP)
 	$(BIN)/mkdocs build --strict
