@@ -57,6 +57,32 @@ def test_operator_equals_the_exact_hessian_for_every_way_of_giving_the_data(meth
     assert torch.allclose(exact, exact.T)
 
 
+@pytest.mark.parametrize("cache_graph", [True, False])
+def test_cached_and_uncached_products_agree_and_follow_parameter_updates(cache_graph):
+    net, (x, y) = small_net(), toy_data()
+    loader = DataLoader(TensorDataset(x, y), batch_size=7)
+    ops = [HessianOperator(net, nn.CrossEntropyLoss(), d, cache_graph=cache_graph) for d in ((x, y), loader)]
+    assert all(op.cache_graph is cache_graph for op in ops)
+    v = torch.randn(ops[0].num_parameters, generator=torch.Generator().manual_seed(5), dtype=F64)
+    before = [op(v) for op in ops]
+    with torch.no_grad():
+        net[0].weight.add_(0.5)  # an in-place update, as an optimizer step makes
+    exact = exact_hessian(net.eval(), nn.CrossEntropyLoss(), x, y) @ v
+    for op, old in zip(ops, before, strict=True):
+        new = op(v)
+        torch.testing.assert_close(new, exact, rtol=1e-10, atol=1e-12)
+        assert (new - old).abs().max() > 1e-3  # the product is taken at the new parameters
+
+
+def test_the_default_caches_only_a_single_batch_and_only_with_double_backward():
+    x, y = toy_data()
+    one, loader = (x, y), DataLoader(TensorDataset(x, y), batch_size=7)
+    assert HessianOperator(small_net(), nn.CrossEntropyLoss(), one).cache_graph
+    assert not HessianOperator(small_net(), nn.CrossEntropyLoss(), loader).cache_graph
+    forward = HessianOperator(small_net(), nn.CrossEntropyLoss(), one, method="forward-over-reverse")
+    assert not forward.cache_graph
+
+
 def test_loss_and_gradient_of_the_operator_are_the_dataset_means():
     net, (x, y) = small_net(), toy_data()
     loader = DataLoader(TensorDataset(x, y), batch_size=5)
@@ -216,6 +242,13 @@ def test_spectral_density_of_a_full_matrix_matches_its_moments():
             lambda: HessianOperator("net", nn.MSELoss(), (torch.ones(2, 2), torch.ones(2, 1))),
             TypeError,
             "model",
+        ),
+        (
+            lambda: HessianOperator(
+                nn.Linear(2, 1), nn.MSELoss(), (torch.ones(2, 2), torch.ones(2, 1)), cache_graph=1
+            ),
+            TypeError,
+            "cache_graph",
         ),
         (
             lambda: HessianOperator(
