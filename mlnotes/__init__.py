@@ -28,6 +28,14 @@ from mlnotes.critical_points import (
     escape_step,
     product_model_loss,
 )
+from mlnotes.curvature import (
+    HessianOperator,
+    LanczosResult,
+    SpectralDensity,
+    hutchinson_trace,
+    lanczos,
+    spectral_density,
+)
 from mlnotes.data import load_digits, load_mnist
 from mlnotes.derivatives import ModuleLoss, gradient, hessian, hvp
 from mlnotes.learning_theory import ThresholdProblem, bad_set_bound, examples_needed
@@ -45,6 +53,8 @@ __all__ = [
     "Dropout",
     "EarlyStopping",
     "GradientDescent",
+    "HessianOperator",
+    "LanczosResult",
     "LectureOptimizer",
     "ModuleLoss",
     "Momentum",
@@ -52,6 +62,7 @@ __all__ = [
     "PointKind",
     "PointReport",
     "RMSProp",
+    "SpectralDensity",
     "TaylorModel",
     "ThresholdProblem",
     "TrainingDiverged",
@@ -65,9 +76,11 @@ __all__ = [
     "examples_needed",
     "gradient",
     "hessian",
+    "hutchinson_trace",
     "hvp",
     "l1_penalty",
     "l2_penalty",
+    "lanczos",
     "load_digits",
     "load_mnist",
     "log_softmax",
@@ -75,5 +88,6 @@ __all__ = [
     "product_model_loss",
     "softmax",
     "softmax_mse",
+    "spectral_density",
     "train",
 ]

@@ -367,3 +367,15 @@ def test_flowchart_without_a_cjk_font_stops_with_the_package_to_install(monkeypa
     monkeypatch.setattr(flowchart.font_manager, "findSystemFonts", lambda *a, **k: ["/x/DejaVuSans.ttf"])
     with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
         flowchart.cjk_font()
+
+
+def test_hessian_spectrum_example_training_sharpens_the_top_and_flattens_the_negative_side(quick_run):
+    _, results = quick_run
+    r = results["hessian_spectrum"]["summary"]
+    start, end = r["initialization"], r["trained"]
+    assert start["converged"] and end["converged"]
+    assert end["loss"] < start["loss"]
+    assert end["largest"][-1] > 2 * start["largest"][-1]  # training creates sharp directions
+    # relative to the sharpest direction, negative curvature shrinks as the loss falls
+    assert abs(end["smallest"][0]) / end["largest"][-1] < abs(start["smallest"][0]) / start["largest"][-1]
+    assert end["trace"] > 0
