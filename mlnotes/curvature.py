@@ -493,7 +493,9 @@ def spectral_density(
         runs: independent start vectors.
         sigma: the smoothing width (default: 1% of the range of all nodes).
         points: grid points, spread over the nodes' range plus $5\sigma$ on each side.
-        seed, dtype, device: of the random start vectors.
+        seed: the seed of the random start vectors.
+        dtype: the dtype of the vectors (that of the operator).
+        device: the device of the vectors.
 
     Examples:
         $\operatorname{tr}A/4 = 8/4$ and $\operatorname{tr}A^2/4 = (1 + 4 + 4 + 25)/4$, exactly, since
