@@ -379,3 +379,16 @@ def test_hessian_spectrum_example_training_sharpens_the_top_and_flattens_the_neg
     # relative to the sharpest direction, negative curvature shrinks as the loss falls
     assert abs(end["smallest"][0]) / end["largest"][-1] < abs(start["smallest"][0]) / start["largest"][-1]
     assert end["trace"] > 0
+
+
+def test_minimum_ratio_example_sorts_every_eigenvalue_at_small_gradients(quick_run):
+    _, results = quick_run
+    r = results["minimum_ratio"]
+    assert r["points"], "no network reached the gradient threshold"
+    for p in r["points"]:
+        assert p["gradient_norm"] < 1e-4
+        assert p["positive"] + p["zero"] + p["negative"] == r["parameters"]
+        assert p["minimum_ratio"] == p["positive"] / r["parameters"]
+        assert p["smallest"] <= p["largest"]
+    # where these networks stop, most eigenvalues are zero within the tolerance: a flat region
+    assert all(p["zero"] > p["positive"] for p in r["points"])

@@ -1,0 +1,198 @@
+"""The minimum-ratio experiment: where training stops, how many Hessian eigenvalues are positive (S2.6).
+
+Many small networks (1-6-6-1, tanh, 61 parameters, float64) are trained on the same 100 points of
+y = sin 2x + noise (standard deviation 0.1), each from its own random initialization, in three phases
+that drive the gradient norm down as far as they can:
+
+1. Adam (learning rate 0.01), full batch;
+2. L-BFGS with a strong Wolfe line search on the loss (torch.optim.LBFGS);
+3. Levenberg-Marquardt on ||grad L||^2 / 2 with the exact Hessian: the step
+   d = -(H^2 + mu I)^-1 H g is Newton's method for grad L = 0 when mu is small. It is attracted by
+   any critical point, saddle points included.
+
+Adam alone stalls around ||g|| ~ 1e-3 here. Points that end with ||g|| below 1e-4 count as critical.
+At each, the exact Hessian (torch.func.hessian) is diagonalized, and its eigenvalues are sorted with
+an absolute tolerance tol = 1e-4 into positive (> tol), zero (|lambda| <= tol) and negative (< -tol).
+The **minimum ratio** is the share of positive eigenvalues; a point with no negative eigenvalue
+passes the second-order test for a minimum, up to its zero eigenvalues, about which the test says
+nothing.
+
+- minimum_ratio.svg: left, training loss against minimum ratio, one point per network; right, how
+  many of the 61 eigenvalues were positive, zero and negative at each point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.func import functional_call
+from tqdm import tqdm
+
+from mlnotes.cli import example_parser, parse_example_args
+from mlnotes.plotting import new_figure, save_figure
+
+WIDTH, POINTS, ZERO_TOL, CRITICAL = 6, 100, 1e-4, 1e-4
+
+
+def task(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(POINTS, 1, generator=gen, dtype=torch.float64) * 4 - 2
+    return x, torch.sin(2 * x) + 0.1 * torch.randn(POINTS, 1, generator=gen, dtype=torch.float64)
+
+
+def network(seed: int) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Linear(1, WIDTH), nn.Tanh(), nn.Linear(WIDTH, WIDTH), nn.Tanh(), nn.Linear(WIDTH, 1)
+    ).double()
+
+
+def flat_loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    names = [n for n, _ in net.named_parameters()]
+    shapes = [p.shape for p in net.parameters()]
+    sizes = [p.numel() for p in net.parameters()]
+
+    def loss(theta: torch.Tensor) -> torch.Tensor:
+        params = {n: p.view(s) for n, p, s in zip(names, torch.split(theta, sizes), shapes, strict=True)}
+        return nn.functional.mse_loss(functional_call(net, params, (x,)), y)
+
+    return loss, torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+
+
+def train_to_critical_point(seed: int, x, y, adam_steps: int, lbfgs_steps: int, lm_steps: int) -> nn.Module:
+    net = network(seed)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    for _ in range(adam_steps):
+        opt.zero_grad()
+        nn.functional.mse_loss(net(x), y).backward()
+        opt.step()
+    params = list(net.parameters())
+    lbfgs = torch.optim.LBFGS(
+        params,
+        lr=1.0,
+        max_iter=lbfgs_steps,
+        max_eval=2 * lbfgs_steps,
+        history_size=100,
+        tolerance_grad=1e-12,
+        tolerance_change=0.0,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> torch.Tensor:
+        lbfgs.zero_grad()
+        value = nn.functional.mse_loss(net(x), y)
+        value.backward()
+        return value
+
+    lbfgs.step(closure)
+    loss, theta = flat_loss(net, x, y)
+    gradient = torch.func.grad(loss)
+    g, mu = gradient(theta), 1e-6
+    for _ in range(lm_steps):
+        norm = float(torch.linalg.vector_norm(g))
+        if norm < 1e-13:
+            break
+        lam, q = torch.linalg.eigh(torch.func.hessian(loss)(theta))
+        for _ in range(60):
+            d = -q @ ((lam / (lam**2 + mu)) * (q.T @ g))
+            g_new = gradient(theta + d)
+            if float(torch.linalg.vector_norm(g_new)) < norm:
+                theta, g, mu = theta + d, g_new, max(mu / 3, 1e-15)
+                break
+            mu *= 4
+        else:
+            break
+    with torch.no_grad():
+        for p, piece in zip(
+            net.parameters(), torch.split(theta, [p.numel() for p in net.parameters()]), strict=True
+        ):
+            p.copy_(piece.view_as(p))
+    return net
+
+
+def analyze(net: nn.Module, x, y) -> dict[str, float]:
+    loss, theta = flat_loss(net, x, y)
+    g = torch.func.grad(loss)(theta)
+    eigenvalues = torch.linalg.eigvalsh(torch.func.hessian(loss)(theta))
+    tol = ZERO_TOL
+    return {
+        "loss": float(loss(theta)),
+        "gradient_norm": float(torch.linalg.vector_norm(g)),
+        "minimum_ratio": float((eigenvalues > tol).double().mean()),
+        "positive": int((eigenvalues > tol).sum()),
+        "negative": int((eigenvalues < -tol).sum()),
+        "zero": int((eigenvalues.abs() <= tol).sum()),
+        "smallest": float(eigenvalues[0]),
+        "largest": float(eigenvalues[-1]),
+    }
+
+
+def figure(points: list[dict[str, float]], n: int):
+    fig, (left, right) = new_figure(2, width=4.3, height=3.6)
+    ratio = np.array([p["minimum_ratio"] for p in points])
+    loss = np.array([p["loss"] for p in points])
+    minimum = np.array([p["negative"] == 0 for p in points], dtype=bool)
+    left.plot(
+        ratio[minimum], loss[minimum], "o", color="tab:blue", ms=4, alpha=0.7, label="no negative eigenvalue"
+    )
+    left.plot(ratio[~minimum], loss[~minimum], "x", color="tab:red", ms=5, label="negative eigenvalues")
+    left.set(xlabel="minimum ratio", ylabel=r"$L_{\mathrm{train}}$", xlim=(0, 1))
+    left.legend(fontsize=8)
+    order = np.argsort(ratio)
+    index = np.arange(len(points))
+    counts = {key: np.array([points[i][key] for i in order]) for key in ("positive", "zero", "negative")}
+    right.bar(index, counts["positive"], color="tab:blue", width=1.0, label="positive")
+    right.bar(index, counts["zero"], bottom=counts["positive"], color="0.75", width=1.0, label="zero")
+    right.bar(
+        index,
+        counts["negative"],
+        bottom=counts["positive"] + counts["zero"],
+        color="tab:red",
+        width=1.0,
+        label="negative",
+    )
+    right.set(xlabel="networks, by minimum ratio", ylabel="eigenvalues", ylim=(0, n), xticks=[])
+    right.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, object]:
+    args = parse_example_args(example_parser(__doc__.splitlines()[0]), argv)
+    nets, adam, lbfgs, lm = (3, 200, 200, 10) if args.quick else (60, 500, 1000, 50)
+    x, y = task(args.seed)
+    n = sum(p.numel() for p in network(0).parameters())
+    print(f"{nets} networks 1-{WIDTH}-{WIDTH}-1 ({n} parameters), {POINTS} points; Adam {adam} steps,")
+    print(f"L-BFGS on the loss ({lbfgs} iterations), Levenberg-Marquardt on ||g||^2 / 2 ({lm} steps)")
+    print(f"critical: ||g|| < {CRITICAL:g}; eigenvalues with |lambda| <= {ZERO_TOL:g} count as zero")
+    print("(small float64 networks: the CPU is used; --device is not)")
+    points, stalled = [], []
+    for k in tqdm(range(nets), unit="network", leave=False):
+        result = analyze(train_to_critical_point(args.seed + 1000 * k, x, y, adam, lbfgs, lm), x, y)
+        (points if result["gradient_norm"] < CRITICAL else stalled).append(result)
+    minima = sum(p["negative"] == 0 for p in points)
+    print(f"reached ||g|| < {CRITICAL:g}: {len(points)} of {nets} (the others are left out)")
+    if points:
+        ratios = [p["minimum_ratio"] for p in points]
+        norms = [p["gradient_norm"] for p in points]
+        print(f"gradient norm at the points: median {np.median(norms):.1e}, largest {max(norms):.1e}")
+        print(
+            f"minimum ratio: smallest {min(ratios):.3f}, median {np.median(ratios):.3f},"
+            f" largest {max(ratios):.3f}"
+        )
+        for key in ("positive", "zero", "negative"):
+            values = [p[key] for p in points]
+            print(
+                f"{key} eigenvalues per point: median {np.median(values):.0f},"
+                f" range {min(values)}-{max(values)}"
+            )
+        print(f"points with no negative eigenvalue: {minima} of {len(points)}")
+    path = save_figure(figure(points, n), args.out / "minimum_ratio.svg")
+    print(f"wrote {path}")
+    return {"points": points, "stalled": stalled, "minima": minima, "parameters": n, "figures": [path]}
+
+
+if __name__ == "__main__":
+    main()
