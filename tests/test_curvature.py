@@ -279,3 +279,23 @@ def test_no_submodule_shadows_a_function_of_the_package():
 
     submodules = {m.name for m in pkgutil.iter_modules(mlnotes.__path__)}
     assert not submodules & set(mlnotes.__all__), submodules & set(mlnotes.__all__)
+
+
+def test_dense_operator_and_lanczos_agree_with_torch_func_hessian_and_eigh():
+    """For a network without batch normalization the torch.func route is right: check against it too."""
+    net, (x, y) = small_net(), toy_data()
+    names = [n for n, _ in net.named_parameters()]
+    shapes = [p.shape for p in net.parameters()]
+    sizes = [p.numel() for p in net.parameters()]
+    theta = torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+
+    def loss(t):
+        params = {n: p.view(s) for n, p, s in zip(names, torch.split(t, sizes), shapes, strict=True)}
+        return nn.CrossEntropyLoss()(functional_call(net, params, (x,)), y)
+
+    exact = torch.func.hessian(loss)(theta)
+    op = HessianOperator(net, nn.CrossEntropyLoss(), (x, y))
+    torch.testing.assert_close(op.dense(), exact, rtol=1e-10, atol=1e-12)
+    values = torch.linalg.eigh(exact).eigenvalues
+    r = lanczos(op, op.num_parameters, k=4, which="smallest", tol=1e-10)
+    torch.testing.assert_close(r.eigenvalues, values[:4], rtol=0, atol=1e-8)
