@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.linear_model import LinearRegression
+from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import KFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures
@@ -46,10 +47,6 @@ def model(degree: int):
     return make_pipeline(PolynomialFeatures(degree), LinearRegression(fit_intercept=False))
 
 
-def mse(fitted, x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean((fitted.predict(x) - y) ** 2))
-
-
 def one_repeat(seed: int, degrees: Sequence[int]) -> dict[str, np.ndarray]:
     """Training, cross-validation, public and private error of every degree, for one draw of the data."""
     rng = np.random.default_rng(seed)
@@ -59,10 +56,10 @@ def one_repeat(seed: int, degrees: Sequence[int]) -> dict[str, np.ndarray]:
     for d in degrees:
         cv = -cross_val_score(model(d), x, y, cv=folds, scoring="neg_mean_squared_error").mean()
         fitted = model(d).fit(x, y)
-        rows["train"].append(mse(fitted, x, y))
+        rows["train"].append(float(mean_squared_error(y, fitted.predict(x))))
         rows["cv"].append(cv)
-        rows["public"].append(mse(fitted, xp, yp))
-        rows["private"].append(mse(fitted, xq, yq))
+        rows["public"].append(float(mean_squared_error(yp, fitted.predict(xp))))
+        rows["private"].append(float(mean_squared_error(yq, fitted.predict(xq))))
     return {k: np.array(v) for k, v in rows.items()}
 
 

@@ -11,8 +11,8 @@ that drive the gradient norm down as far as they can:
    any critical point, saddle points included.
 
 Adam alone stalls around ||g|| ~ 1e-3 here. Points that end with ||g|| below 1e-4 count as critical.
-At each, the exact Hessian (torch.func.hessian) is diagonalized, and its eigenvalues are sorted with
-an absolute tolerance tol = 1e-4 into positive (> tol), zero (|lambda| <= tol) and negative (< -tol).
+At each, the exact Hessian (mlnotes.hessian) is diagonalized, and its eigenvalues are sorted with an
+absolute tolerance tol = 1e-4 into positive (> tol), zero (|lambda| <= tol) and negative (< -tol).
 The **minimum ratio** is the share of positive eigenvalues; a point with no negative eigenvalue
 passes the second-order test for a minimum, up to its zero eigenvalues, about which the test says
 nothing.
@@ -28,10 +28,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call
+from torch.nn.utils import vector_to_parameters
 from tqdm import tqdm
 
 from mlnotes.cli import example_parser, parse_example_args
+from mlnotes.derivatives import ModuleLoss, gradient, hessian
 from mlnotes.plotting import new_figure, save_figure
 
 WIDTH, POINTS, ZERO_TOL, CRITICAL = 6, 100, 1e-4, 1e-4
@@ -48,18 +49,6 @@ def network(seed: int) -> nn.Module:
     return nn.Sequential(
         nn.Linear(1, WIDTH), nn.Tanh(), nn.Linear(WIDTH, WIDTH), nn.Tanh(), nn.Linear(WIDTH, 1)
     ).double()
-
-
-def flat_loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor):
-    names = [n for n, _ in net.named_parameters()]
-    shapes = [p.shape for p in net.parameters()]
-    sizes = [p.numel() for p in net.parameters()]
-
-    def loss(theta: torch.Tensor) -> torch.Tensor:
-        params = {n: p.view(s) for n, p, s in zip(names, torch.split(theta, sizes), shapes, strict=True)}
-        return nn.functional.mse_loss(functional_call(net, params, (x,)), y)
-
-    return loss, torch.cat([p.detach().reshape(-1) for p in net.parameters()])
 
 
 def train_to_critical_point(seed: int, x, y, adam_steps: int, lbfgs_steps: int, lm_steps: int) -> nn.Module:
@@ -88,43 +77,39 @@ def train_to_critical_point(seed: int, x, y, adam_steps: int, lbfgs_steps: int, 
         return value
 
     lbfgs.step(closure)
-    loss, theta = flat_loss(net, x, y)
-    gradient = torch.func.grad(loss)
-    g, mu = gradient(theta), 1e-6
+    loss = ModuleLoss(net, nn.MSELoss(), x, y)
+    theta = loss.theta
+    g, mu = gradient(loss, theta), 1e-6
     for _ in range(lm_steps):
         norm = float(torch.linalg.vector_norm(g))
         if norm < 1e-13:
             break
-        lam, q = torch.linalg.eigh(torch.func.hessian(loss)(theta))
+        lam, q = torch.linalg.eigh(hessian(loss, theta))
         for _ in range(60):
             d = -q @ ((lam / (lam**2 + mu)) * (q.T @ g))
-            g_new = gradient(theta + d)
+            g_new = gradient(loss, theta + d)
             if float(torch.linalg.vector_norm(g_new)) < norm:
                 theta, g, mu = theta + d, g_new, max(mu / 3, 1e-15)
                 break
             mu *= 4
         else:
             break
-    with torch.no_grad():
-        for p, piece in zip(
-            net.parameters(), torch.split(theta, [p.numel() for p in net.parameters()]), strict=True
-        ):
-            p.copy_(piece.view_as(p))
+    vector_to_parameters(theta, net.parameters())
     return net
 
 
 def analyze(net: nn.Module, x, y) -> dict[str, float]:
-    loss, theta = flat_loss(net, x, y)
-    g = torch.func.grad(loss)(theta)
-    eigenvalues = torch.linalg.eigvalsh(torch.func.hessian(loss)(theta))
-    tol = ZERO_TOL
+    loss = ModuleLoss(net, nn.MSELoss(), x, y)
+    theta = loss.theta
+    g = gradient(loss, theta)
+    eigenvalues = torch.linalg.eigvalsh(hessian(loss, theta))
     return {
         "loss": float(loss(theta)),
         "gradient_norm": float(torch.linalg.vector_norm(g)),
-        "minimum_ratio": float((eigenvalues > tol).double().mean()),
-        "positive": int((eigenvalues > tol).sum()),
-        "negative": int((eigenvalues < -tol).sum()),
-        "zero": int((eigenvalues.abs() <= tol).sum()),
+        "minimum_ratio": float((eigenvalues > ZERO_TOL).double().mean()),
+        "positive": int((eigenvalues > ZERO_TOL).sum()),
+        "negative": int((eigenvalues < -ZERO_TOL).sum()),
+        "zero": int((eigenvalues.abs() <= ZERO_TOL).sum()),
         "smallest": float(eigenvalues[0]),
         "largest": float(eigenvalues[-1]),
     }

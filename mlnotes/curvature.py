@@ -36,10 +36,10 @@ from typing import Literal
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call
+from torch.nn.utils import parameters_to_vector
 
 from mlnotes import _checks
-from mlnotes.derivatives import HVP_METHODS, HvpMethod, hvp
+from mlnotes.derivatives import HVP_METHODS, HvpMethod, ModuleLoss, gradient, hvp
 
 MatVec = Callable[[Tensor], Tensor]
 Batch = tuple[Tensor, Tensor]
@@ -139,9 +139,7 @@ class HessianOperator:
         else:
             self._structure = model
         self._batches = _batches(data)
-        self.names = [n for n, _ in named]
-        self.shapes = [p.shape for _, p in named]
-        self.sizes = [p.numel() for _, p in named]
+        self.num_parameters = sum(p.numel() for _, p in named)
         self.dtype, self.device = named[0][1].dtype, named[0][1].device
         if cache_graph is not None and not isinstance(cache_graph, bool):
             raise TypeError(f"cache_graph must be True, False or None, got {type(cache_graph).__name__}")
@@ -160,35 +158,25 @@ class HessianOperator:
         self.cache_graph = cache_graph
         self._graphs: tuple[object, list[tuple[Tensor, Tensor, float]]] | None = None
 
-    @property
-    def num_parameters(self) -> int:
-        r"""$n$, the number of trainable parameters (the Hessian is $n\times n$)."""
-        return sum(self.sizes)
+    def _parameters(self) -> list[Tensor]:
+        return [p for p in self.model.parameters() if p.requires_grad]
 
     @property
     def theta(self) -> Tensor:
         """The model's trainable parameters as one flat, detached vector."""
-        params = dict(self.model.named_parameters())
-        return torch.cat([params[n].detach().reshape(-1) for n in self.names])
+        return parameters_to_vector(self._parameters()).detach()
 
-    def _batch_loss(self, inputs: Tensor, targets: Tensor) -> Callable[[Tensor], Tensor]:
-        buffers = dict(self._structure.named_buffers())
-        inputs, targets = inputs.to(self.device), targets.to(self.device)
-
-        def loss(theta: Tensor) -> Tensor:
-            pieces = torch.split(theta, self.sizes)
-            params = {n: p.view(s) for n, p, s in zip(self.names, pieces, self.shapes, strict=True)}
-            return self.loss_fn(functional_call(self._structure, {**buffers, **params}, (inputs,)), targets)
-
-        return loss
-
-    def _accumulate(self, per_batch: Callable[[Callable[[Tensor], Tensor], Tensor], Tensor]) -> Tensor:
+    def _accumulate(self, per_batch: Callable[[ModuleLoss, Tensor, float], Tensor]) -> Tensor:
+        """Sum over batches of ``per_batch(loss of the batch, theta, share of the examples)``."""
         was_training = self._structure.training
         self._structure.train(self.mode == "train")
         try:
             theta, total = self.theta, None
             for inputs, targets in self._batches():
-                part = per_batch(self._batch_loss(inputs, targets), theta) * (len(inputs) / self.size)
+                loss = ModuleLoss(
+                    self._structure, self.loss_fn, inputs.to(self.device), targets.to(self.device)
+                )
+                part = per_batch(loss, theta, len(inputs) / self.size)
                 total = part if total is None else total + part
             return total
         finally:
@@ -211,11 +199,10 @@ class HessianOperator:
                     if hv is not None:
                         total += weight * hv
             return total
-        return self._accumulate(lambda loss, theta: hvp(loss, theta, v, method=self.method))
+        return self._accumulate(lambda loss, theta, weight: weight * hvp(loss, theta, v, method=self.method))
 
     def _version(self) -> tuple[tuple[int, int], ...]:
-        params = dict(self.model.named_parameters())
-        return tuple((id(params[n]), params[n]._version) for n in self.names)
+        return tuple((id(p), p._version) for p in self._parameters())
 
     def _cached_graphs(self) -> list[tuple[Tensor, Tensor, float]]:
         """Per batch: a leaf copy of theta, the gradient with its graph, and the batch's weight."""
@@ -224,17 +211,16 @@ class HessianOperator:
             self._graphs = None  # free the old graphs before building new ones
             graphs = []
 
-            def build(loss: Callable[[Tensor], Tensor], theta: Tensor) -> Tensor:
+            def build(loss: ModuleLoss, theta: Tensor, weight: float) -> Tensor:
                 leaf = theta.detach().clone().requires_grad_(True)
                 with torch.enable_grad():
                     value = loss(leaf)
                     (g,) = torch.autograd.grad(value, leaf, create_graph=True)
-                graphs.append((leaf, g, 1.0))
+                graphs.append((leaf, g, weight))
                 return value.detach().reshape(1)
 
             self._accumulate(build)
-            weights = [len(inputs) / self.size for inputs, _ in self._batches()]
-            self._graphs = (version, [(t, g, w) for (t, g, _), w in zip(graphs, weights, strict=True)])
+            self._graphs = (version, graphs)
         return self._graphs[1]
 
     __call__ = matvec
@@ -242,11 +228,11 @@ class HessianOperator:
     def loss(self) -> float:
         """The mean loss over the data at the current parameters."""
         with torch.no_grad():
-            return float(self._accumulate(lambda loss, theta: loss(theta).reshape(1))[0])
+            return float(self._accumulate(lambda loss, theta, weight: weight * loss(theta).reshape(1))[0])
 
     def gradient(self) -> Tensor:
         """The gradient of the mean loss over the data, flattened like ``theta``."""
-        return self._accumulate(lambda loss, theta: torch.func.grad(loss)(theta))
+        return self._accumulate(lambda loss, theta, weight: weight * gradient(loss, theta))
 
     def dense(self) -> Tensor:
         r"""The whole $n\times n$ matrix, one product per column: for small models and tests only."""
@@ -312,6 +298,11 @@ def _start(n: int, seed: int, dtype: torch.dtype, device: torch.device | str) ->
     gen = torch.Generator().manual_seed(seed)
     q = torch.randn(n, generator=gen, dtype=torch.float64).to(dtype=dtype, device=device)
     return q / torch.linalg.vector_norm(q)
+
+
+def _rademacher(n: int, gen: torch.Generator, dtype: torch.dtype, device: torch.device | str) -> Tensor:
+    """A vector of independent +-1 entries, equally likely."""
+    return (torch.randint(0, 2, (n,), generator=gen) * 2 - 1).to(dtype=dtype, device=device)
 
 
 def _tridiagonal(alpha: Tensor, beta: Tensor) -> Tensor:
@@ -390,17 +381,20 @@ def lanczos(
         chosen = wanted(values)
         return values[chosen], vectors[:, chosen], last * vectors[-1, chosen].abs()
 
+    def met(values: Tensor, res: Tensor) -> bool:
+        return bool((res <= tol * values.abs().max().clamp_min(1e-300)).all())
+
     def done(alpha: Tensor, beta: Tensor, last: float) -> bool:
         if alpha.numel() < min(n, 2 * k if which == "both" else k):
             return False
         values, _, res = residuals(alpha, beta, last)
-        return bool((res <= tol * values.abs().max().clamp_min(1e-300)).all())
+        return met(values, res)
 
     q = _start(n, seed, dtype, device)
     basis, alpha, beta, last = _lanczos_basis(matvec, q, steps, done)
     values, y, res = residuals(alpha, beta, last)
     closed = alpha.numel() < steps and last <= 1e-10 * max(float(alpha.abs().max()), 1e-300)
-    converged = bool(closed or (res <= tol * values.abs().max().clamp_min(1e-300)).all())
+    converged = closed or met(values, res)
     vectors = basis.T @ y
     return LanczosResult(values, vectors, int(alpha.numel()), converged)
 
@@ -434,7 +428,7 @@ def hutchinson_trace(
     gen = torch.Generator().manual_seed(seed)
     values = []
     for _ in range(samples):
-        z = (torch.randint(0, 2, (n,), generator=gen) * 2 - 1).to(dtype=dtype, device=device)
+        z = _rademacher(n, gen, dtype, device)
         values.append(float(torch.dot(z, matvec(z))))
     mean = math.fsum(values) / samples
     if samples == 1:
@@ -515,7 +509,7 @@ def spectral_density(
     nodes, weights = [], []
     gen = torch.Generator().manual_seed(seed)
     for _ in range(runs):
-        q = (torch.randint(0, 2, (n,), generator=gen) * 2 - 1).to(dtype=dtype, device=device) / math.sqrt(n)
+        q = _rademacher(n, gen, dtype, device) / math.sqrt(n)
         _, alpha, beta, _ = _lanczos_basis(matvec, q, steps)
         values, vectors = torch.linalg.eigh(_tridiagonal(alpha, beta))
         nodes.append(values.cpu())

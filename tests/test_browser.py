@@ -59,14 +59,21 @@ def browser():
         b.close()
 
 
-def check_pages(served_site, paths):
-    """check_page for each path, in a browser of this thread's own (Playwright is per thread)."""
-    with sync_playwright() as p:
-        b = launch(p)
-        try:
-            return {path: check_page(b, served_site, path) for path in paths}
-        finally:
-            b.close()
+def in_browsers(work, items):
+    """``work(browser, item)`` for every item, in WORKERS browsers side by side, each in a thread of
+    its own (Playwright's sync API is per thread); the results in the order of ``items``."""
+
+    def share(k):
+        with sync_playwright() as p:
+            b = launch(p)
+            try:
+                return [work(b, item) for item in items[k::WORKERS]]
+            finally:
+                b.close()
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        shares = list(pool.map(share, range(WORKERS)))
+    return [shares[i % WORKERS][i // WORKERS] for i in range(len(items))]
 
 
 class Recorder:
@@ -212,12 +219,10 @@ def test_every_page_in_the_browser(built_site, served_site):
         assert expected in pages and "en/" + expected in pages
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     problems, formulas, heading_ids = [], {}, {}
-    with ThreadPoolExecutor(WORKERS) as pool:
-        shares = [pages[k::WORKERS] for k in range(WORKERS)]
-        for results in pool.map(lambda share: check_pages(served_site, share), shares):
-            for path, (found, count, ids) in results.items():
-                problems += found
-                formulas[path], heading_ids[path] = count, ids
+    results = in_browsers(lambda b, path: check_page(b, served_site, path), pages)
+    for path, (found, count, ids) in zip(pages, results, strict=True):
+        problems += found
+        formulas[path], heading_ids[path] = count, ids
     for path in pages:
         if not path.startswith("en/") and "en/" + path in heading_ids:
             if heading_ids[path] != heading_ids["en/" + path]:
@@ -283,20 +288,9 @@ def search(browser, served_site, term, target):
         page.close()
 
 
-def search_all(served_site, searches):
-    with sync_playwright() as p:
-        b = launch(p)
-        try:
-            return [problem for term, target in searches for problem in search(b, served_site, term, target)]
-        finally:
-            b.close()
-
-
 def test_search_finds_terms_in_both_languages(served_site):
     """Every term of tests/search_terms.json, in two browsers side by side."""
     assert len(SEARCHES) >= 4 * len(SEARCH_TERMS)
-    with ThreadPoolExecutor(WORKERS) as pool:
-        shares = [SEARCHES[k::WORKERS] for k in range(WORKERS)]
-        found = pool.map(lambda share: search_all(served_site, share), shares)
-        problems = [problem for share in found for problem in share]
+    found = in_browsers(lambda b, item: search(b, served_site, *item), SEARCHES)
+    problems = [problem for one in found for problem in one]
     assert not problems, "\n".join(problems)

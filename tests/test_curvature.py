@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 from torch.func import functional_call
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 from torch.utils.data import DataLoader, TensorDataset
 
 from mlnotes.curvature import HessianOperator, hutchinson_trace, lanczos, spectral_density
@@ -128,14 +129,12 @@ def train_mode_gradient(net, x, y):
     params = list(copy_.parameters())
 
     def gradient(theta):
-        with torch.no_grad():
-            for p, piece in zip(params, torch.split(theta, [p.numel() for p in params]), strict=True):
-                p.copy_(piece.view_as(p))
-                p.grad = None
+        vector_to_parameters(theta, params)
+        copy_.zero_grad()
         nn.CrossEntropyLoss()(copy_(x), y).backward()
-        return torch.cat([p.grad.reshape(-1) for p in params])
+        return parameters_to_vector(p.grad for p in params)
 
-    return torch.cat([p.detach().reshape(-1) for p in params]).clone(), gradient
+    return parameters_to_vector(params).detach().clone(), gradient
 
 
 def test_dropout_is_off_in_eval_mode_and_train_mode_refuses_it():
