@@ -1,6 +1,8 @@
 """The benchmark scripts run (tiny settings) and cover every optimizer; their timings are not tested."""
 
 import importlib.util
+import re
+import types
 from pathlib import Path
 
 import pytest
@@ -35,16 +37,52 @@ def test_optimizer_benchmark_rejects_bad_settings():
 
 
 def test_hessian_benchmark_runs_and_its_lanczos_answers_are_accurate(capsys):
-    results = load("hessian_eigenvalues").main(["--device", "cpu", "--widths", "16", "--repeats", "1"])
+    results = load("hessian_eigenvalues").main(
+        ["--device", "cpu", "--widths", "16", "--repeats", "1", "--epochs", "2", "0"]
+    )
     assert results["hvp_over_gradient"] > 0
-    assert results["mlnotes_top1_seconds"] > 0 and results["mlnotes_top5_seconds"] > 0
+    for epochs in (0, 2):
+        for key in ("mlnotes_top1_seconds", "mlnotes_top5_seconds", "mlnotes_to_accuracy_seconds"):
+            assert results[f"{key}_{epochs}"] > 0
     out = capsys.readouterr().out
-    assert "HVP / gradient" in out and "mlnotes top 5" in out
+    assert out.index("after 0 epochs") < out.index("after 2 epochs")  # measured in training order
+    assert "HVP / gradient" in out and "top 5: mlnotes" in out and "accuracy 0.001, top 1: mlnotes" in out
+    # the tight reference and the tol-1e-3 answers are printed with their errors: all within 1e-3
+    errors = [float(e) for e in re.findall(r"error ([0-9.e+-]+)\)", out)]
+    assert len(errors) == 4 and max(errors) <= 1e-3
+
+
+def test_hessian_benchmark_reads_power_iteration_estimates_without_changing_them():
+    """The recorder wrapped around PyHessian's product function returns v.Hv of every step; checked on a
+    stand-in with PyHessian's interface (a module-level product function, list-of-tensor vectors)."""
+    bench = load("hessian_eigenvalues")
+    diagonal = torch.tensor([4.0, 3.0, 1.0, 0.5])
+    module = types.SimpleNamespace(hessian_vector_product=lambda grads, params, v: [diagonal * v[0]])
+
+    class Comp:
+        def eigenvalues(self, maxIter, tol, top_n):
+            v = [torch.ones(4) / 2]
+            for _ in range(maxIter):
+                hv = module.hessian_vector_product(None, None, v)
+                v = [hv[0] / hv[0].norm()]
+            return [float(v[0] @ (diagonal * v[0]))], [v]
+
+    estimates = bench.power_estimates(module, Comp(), 3)
+    # by hand: v0 = (1,1,1,1)/2 gives v0.Hv0 = (4+3+1+0.5)/4; v1 = Hv0/|Hv0| gives sum d^3 / sum d^2, ...
+    d = diagonal.double()
+    expected = [float((d ** (2 * t + 1)).sum() / (d ** (2 * t)).sum()) for t in range(3)]
+    assert estimates == pytest.approx(expected, rel=1e-6)
+    assert estimates[0] == pytest.approx(2.125)
+    assert module.hessian_vector_product.__name__ == "<lambda>"  # the original is put back
 
 
 def test_hessian_benchmark_rejects_bad_settings():
     bench = load("hessian_eigenvalues")
-    for argv in (["--tol", "0"], ["--repeats", "0"], ["--pyhessian", "/nonexistent"]):
+    bad = (
+        ["--tol", "0"], ["--accuracy", "1"], ["--repeats", "0"], ["--epochs", "-1"], ["--widths", "0"],
+        ["--pyhessian", "/nonexistent"],
+    )  # fmt: skip
+    for argv in bad:
         with pytest.raises(SystemExit) as exit_info:
             bench.main(argv)
         assert exit_info.value.code == 2
