@@ -4,7 +4,7 @@ Both sides take the Hessian of the same network (an MLP 64-512-256-10, 167,178 p
 with Adam on the bundled digits) on the same data (the 1,077 training images, one batch) at the same
 parameters, on the same device, in one run. The network is measured at several points of its
 training (``--epochs``, default 0 1 5 20), because how fast power iteration converges depends on the
-spectrum: its error shrinks like $(\\lambda_2/\\lambda_1)^{2t}$ after $t$ products.
+spectrum: its error shrinks like (lambda2 / lambda1)^(2t) after t products.
 
 Two comparisons at each point:
 
