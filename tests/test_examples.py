@@ -3,6 +3,7 @@ only figures that some script produces."""
 
 import importlib.util
 import itertools
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from markdown_parts import DOCS, page_pairs, parse_page
+from threadpoolctl import threadpool_limits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
@@ -36,6 +38,13 @@ def figure_names_in_docs():
     return names
 
 
+# Both quick runs use one thread each. They run side by side, and two runs of two threads each on a
+# 2-core machine slowed each other down about eightfold (OpenMP threads waiting for descheduled
+# peers: 4 min 17 s for the pair against 29 s on one thread each). The figures are then compared
+# byte for byte, which needs the same thread count on both sides.
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 @pytest.fixture(scope="module")
 def second_quick_run(tmp_path_factory):
     """A second quick run for the reproducibility check, in its own process, started before the
@@ -47,6 +56,7 @@ def second_quick_run(tmp_path_factory):
         cwd=EXAMPLES.parent,
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={**os.environ, **ONE_THREAD},
     )
     yield out, process, Path(log.name)
     process.kill()
@@ -57,7 +67,13 @@ def second_quick_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory, second_quick_run):
     out = tmp_path_factory.mktemp("figures")
-    results = MAKE_FIGURES.main(["--quick", "--device", "cpu", "--out", str(out)])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):  # NumPy's BLAS too, as ONE_THREAD does for the other run
+            results = MAKE_FIGURES.main(["--quick", "--device", "cpu", "--out", str(out)])
+    finally:
+        torch.set_num_threads(threads)
     return out, results
 
 
