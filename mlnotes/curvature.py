@@ -328,7 +328,11 @@ def lanczos(
     no spurious copies of converged eigenvalues appear), and takes the eigenpairs of the small
     tridiagonal matrix $T = Q^\top A Q$ (Ritz pairs). A Ritz pair $(\theta, Q\mathbf{y})$ has residual
     $\|AQ\mathbf{y} - \theta Q\mathbf{y}\| = \beta\,|y_m|$; iteration stops once every requested pair
-    has a residual at most ``tol`` times the largest $|\theta|$.
+    has a residual at most ``tol`` times the largest $|\theta|$. The eigenvalues are then more accurate
+    than ``tol`` suggests: some eigenvalue lies within the residual $r$ of $\theta$, and within
+    $r^2/\delta$ when the rest of the spectrum is at least $\delta$ away from $\theta$. This is a
+    different test from power iteration's usual "two successive estimates agree to ``tol``"
+    (PyHessian's), which stops early when convergence is slow.
 
     Args:
         matvec: $\mathbf{v}\mapsto A\mathbf{v}$ for a symmetric $A$ (e.g. a [`HessianOperator`][]).
