@@ -278,16 +278,18 @@ def _lanczos_basis(
         if w.shape != (n,):
             raise ValueError(f"matvec must return a vector of length {n}, got shape {tuple(w.shape)}")
         alpha[j] = torch.dot(w, basis[j])
-        # full re-orthogonalization, twice ("twice is enough"), against every earlier vector
-        for _ in range(2):
-            w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
+        # full re-orthogonalization, twice ("twice is enough"), against every earlier vector; the first
+        # pass makes a new vector (matvec's result may be the caller's), the second works in place
+        earlier = basis[: j + 1]
+        w = torch.addmv(w, earlier.T, earlier @ w, alpha=-1)
+        w.addmv_(earlier.T, earlier @ w, alpha=-1)
         last = float(torch.linalg.vector_norm(w))
         scale = max(float(alpha[: j + 1].abs().max()), float(beta[:j].abs().max()) if j else 0.0, 1e-300)
         if j + 1 == steps or last <= 1e-10 * scale:
             m = j + 1
             break
         beta[j] = last
-        basis[j + 1] = w / last
+        torch.div(w, last, out=basis[j + 1])
         if stop is not None and stop(alpha[: j + 1], beta[:j], last):
             m = j + 1
             break
