@@ -33,6 +33,7 @@ Without ``--pyhessian`` only the mlnotes side and the HVP / gradient ratio are m
 from __future__ import annotations
 
 import argparse
+import bisect
 import importlib
 import statistics
 import sys
@@ -103,7 +104,7 @@ def power_estimates(pyhessian_module: object, comp: object, iterations: int) -> 
 
     def recording(gradients, params, v):
         hv = original(gradients, params, v)
-        seen.append(float(sum((a * b).sum() for a, b in zip(hv, v, strict=True))))
+        seen.append(float(pyhessian_module.group_product(hv, v)))  # PyHessian's own v.Hv
         return hv
 
     pyhessian_module.hessian_vector_product = recording
@@ -144,10 +145,7 @@ def first_within(ok: Callable[[int], bool], start: int, limit: int) -> int | Non
         if hi >= limit:
             return None
         lo, hi = hi, min(2 * hi, limit)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-    return hi
+    return bisect.bisect_left(range(lo + 1, hi), True, key=ok) + lo + 1  # ok(lo) is false, ok(hi) true
 
 
 def same_accuracy(k, accuracy, lanczos_run, pyhessian, module, top, device, repeats, results, tag):

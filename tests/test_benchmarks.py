@@ -83,7 +83,10 @@ def test_hessian_benchmark_reads_power_iteration_estimates_without_changing_them
     stand-in with PyHessian's interface (a module-level product function, list-of-tensor vectors)."""
     bench = load("hessian_eigenvalues")
     diagonal = torch.tensor([4.0, 3.0, 1.0, 0.5])
-    module = types.SimpleNamespace(hessian_vector_product=lambda grads, params, v: [diagonal * v[0]])
+    module = types.SimpleNamespace(
+        hessian_vector_product=lambda grads, params, v: [diagonal * v[0]],
+        group_product=lambda xs, ys: sum((x * y).sum() for x, y in zip(xs, ys, strict=True)),
+    )
 
     class Comp:
         def eigenvalues(self, maxIter, tol, top_n):

@@ -67,13 +67,10 @@ def second_quick_run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory, second_quick_run):
     out = tmp_path_factory.mktemp("figures")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):  # NumPy's BLAS too, as ONE_THREAD does for the other run
-            results = MAKE_FIGURES.main(["--quick", "--device", "cpu", "--out", str(out)])
-    finally:
-        torch.set_num_threads(threads)
+    # one OpenMP thread (PyTorch's pool reads it) and one BLAS thread, restored on exit: ONE_THREAD's
+    # settings for the other run
+    with threadpool_limits(limits=1):
+        results = MAKE_FIGURES.main(["--quick", "--device", "cpu", "--out", str(out)])
     return out, results
 
 

@@ -34,7 +34,6 @@ beside the page).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import html
 import importlib.metadata
@@ -140,7 +139,7 @@ def share_outputs(preprocess):
                 cell.outputs = [nbformat.from_dict(output) for output in run["outputs"]]
             return nb, resources
         nb, resources = preprocess(self, nb, resources, km)
-        runs = [{"execution_count": c.execution_count, "outputs": copy.deepcopy(c.outputs)} for c in code]
+        runs = [{"execution_count": c.execution_count, "outputs": c.outputs} for c in code]
         folder.mkdir(parents=True, exist_ok=True)
         partial = stored.with_suffix(".tmp")
         partial.write_text(json.dumps(runs), encoding="utf-8")
