@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import torch
 from torch import Tensor
@@ -29,16 +29,13 @@ from mlnotes import _checks
 from mlnotes.derivatives import LossFn, gradient, hessian
 
 
-class PointKind(str, Enum):
-    """The verdict of the eigenvalue test."""
+class PointKind(StrEnum):
+    """The verdict of the eigenvalue test; ``str(kind)`` is its value, e.g. ``"saddle point"``."""
 
     LOCAL_MINIMUM = "local minimum"
     LOCAL_MAXIMUM = "local maximum"
     SADDLE_POINT = "saddle point"
     INCONCLUSIVE = "inconclusive"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 class NotCriticalPointWarning(UserWarning):
