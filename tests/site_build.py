@@ -8,12 +8,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def start_mkdocs_build(site_dir: Path, log: Path) -> subprocess.Popen:
+    """Start building both languages of the working tree into ``site_dir``, mkdocs' log into ``log``.
+
+    The lab kernels inherit the environment: on one thread unless OMP_NUM_THREADS says otherwise, so
+    that the build and the tests that run beside it do not slow each other down (OpenMP threads of
+    two busy processes on two cores wait for each other)."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    env.setdefault("OMP_NUM_THREADS", "1")
+    with log.open("w") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+        )
+
+
 def mkdocs_build(site_dir: Path) -> subprocess.CompletedProcess:
     """Build both languages of the working tree into ``site_dir``; the caller checks the result."""
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
+    log = site_dir.parent / f"{site_dir.name}.log"
+    process = start_mkdocs_build(site_dir, log)
+    process.wait()
+    return subprocess.CompletedProcess(process.args, process.returncode, "", log.read_text(encoding="utf-8"))

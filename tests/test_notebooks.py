@@ -9,14 +9,13 @@ separated by spaces allowed); every such line must be all ``True``, and no cell 
 """
 
 import json
-import re
 
 import pytest
 from bs4 import BeautifulSoup
+from lab_checks import checks_and_failures
 from markdown_parts import DOCS, page_pairs
 
 NOTEBOOKS = sorted(path for pair in page_pairs("*.ipynb").values() for path in pair.values())
-CHECK = re.compile(r"^(?P<what>[^:\n]+): (?P<values>(?:True|False)(?: (?:True|False))*)$", re.M)
 
 
 def built_page(built_site, path):
@@ -47,7 +46,14 @@ def test_notebook_ran_in_the_build_and_its_checks_hold(built_site, path):
     stderr = [text[:200] for kind, text in kinds if kind == "application/vnd.jupyter.stderr"]
     assert not stderr, f"{path}: cells print to stderr: {stderr}"
     printed = "\n".join(text for kind, text in kinds if kind == "text/plain")
-    checks = list(CHECK.finditer(printed))
+    checks, failed = checks_and_failures(printed)
     assert checks, f"{path}: prints no '<check>: True' line"
-    failed = [m.group(0) for m in checks if "False" in m["values"]]
     assert not failed, f"{path}: checks failed: {failed}"
+
+
+def test_check_lines_are_read_as_the_labs_print_them():
+    printed = "n = 3 parameters\nboth agree: True True\nthe ratio grows: True False\n"
+    printed += "time: 0.2 s\nends lower: False\n"
+    checks, failed = checks_and_failures(printed)
+    assert checks == ["both agree: True True", "the ratio grows: True False", "ends lower: False"]
+    assert failed == ["the ratio grows: True False", "ends lower: False"]
