@@ -2,9 +2,11 @@
 
 Every page of the built site, in both languages (pages, lab notebooks, API reference), must load
 without console or page errors, request nothing outside 127.0.0.1, typeset all of its math, load all
-of its images, render Chinese with a CJK font, and switch language to the same page. Search must find
-a Chinese and an English term of each chapter (tests/search_terms.json). The first screen of each
-page is saved under test-artifacts/screenshots, and kept, for a look at the rendering.
+of its images, render Chinese with a CJK font, show no raw Markdown in its visible prose (no
+:shortcode:, { #anchor }, [text][ref], $$, !!!, ??? or stray fence: tests/raw_markdown.py), and switch
+language to the same page. Search must find a Chinese and an English term of each chapter
+(tests/search_terms.json). The first screen of each page is saved under test-artifacts/screenshots,
+and kept, for a look at the rendering.
 """
 
 import json
@@ -18,6 +20,9 @@ import pytest
 from markdown_parts import page_pairs
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
+from raw_markdown import raw_markdown
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
@@ -31,6 +36,12 @@ SEARCHES = [
 LOCAL_SCHEMES = {"data", "blob", "about"}  # content the page already holds: nothing leaves the machine
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 RAW_INLINE_MATH = re.compile(r"\$[^\s$][^$]*\$")
+# What a reader sees of a page as prose: .md-content without code, typeset math, and a notebook's
+# code cells, prompts and outputs (its Markdown cells stay: they are in a .jp-InputArea too)
+NOT_PROSE = (
+    ".md-content :is(pre, code, .highlight, .katex, .jp-CodeCell .jp-InputArea, .jp-OutputArea,"
+    " .jp-InputPrompt, .jp-OutputPrompt)"
+)
 
 
 WORKERS = 2  # browsers walking the pages side by side: most of a page's time is waiting, not CPU
@@ -152,6 +163,20 @@ def check_math(page, name):
     return problems, typeset + notebook_math
 
 
+def visible_prose(page):
+    """The rendered text of .md-content as the reader sees it, less NOT_PROSE (hidden for the
+    moment of reading by a style sheet, so innerText keeps the line breaks of the layout)."""
+    return page.evaluate(
+        """selector => {
+            const style = document.createElement('style');
+            style.textContent = selector + ' { display: none !important }';
+            document.head.append(style);
+            try { return document.querySelector('.md-content').innerText; } finally { style.remove(); }
+        }""",
+        NOT_PROSE,
+    )
+
+
 def check_page(browser, served_site, path):
     """Every check of one page: the problems found, the number of typeset formulas, the heading anchors."""
     name = path or "home/"
@@ -171,6 +196,7 @@ def check_page(browser, served_site, path):
         problems += [f"{name}: {e}" for e in record.errors]
         math_problems, formulas = check_math(page, name)
         problems += math_problems
+        problems += [f"{name}: raw Markdown visible: {m}" for m in raw_markdown(visible_prose(page))]
         # Chinese text drawn with a CJK font, not as tofu: every CJK character of the title and of the
         # first paragraph is a glyph of a font whose family says CJK
         if not path.startswith("en/"):
@@ -213,7 +239,8 @@ def check_page(browser, served_site, path):
         page.close()
 
 
-def test_every_page_in_the_browser(built_site, served_site):
+def test_every_page_in_the_browser(built_site, served_site, link_crawl):
+    # link_crawl: the link crawl of tests/test_links.py starts now and runs beside this walk
     pages = [p if p != "./" else "" for p in site_pages(built_site)]
     for expected in ("chapters/critical-points/", "labs/critical-points/", "reference/derivatives/"):
         assert expected in pages and "en/" + expected in pages
@@ -257,40 +284,66 @@ def test_every_chapter_has_search_terms():
         assert sorted(languages) == ["en", "zh"] and all(languages.values()), page
 
 
-def search(browser, served_site, term, target):
-    """Search ``term`` from the home page of the target's language and click the hit for ``target``;
-    a list of problems (empty when the result is listed and leads to the page)."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def search_in(page, term, target):
+    """Search ``term`` in an open page of the target's language and click the hit for ``target``; a
+    list of problems (empty when the result is listed and its click requests the page, answered 200)."""
     try:
-        page.goto(served_site + ("en/" if target.startswith("en/") else ""))
-        # no wait for network idle: Material runs the query once its search worker has the index,
-        # and the wait for the first result below covers that
         box = page.locator("input.md-search__input")
         box.click()
+        box.fill("")  # Material clears the results of the previous term
+        page.wait_for_function("() => !document.querySelector('.md-search-result__item')")
         box.fill(term)  # type() fires no keyup for Chinese text; fill() then End does
         box.press("End")
+        # Material runs the query once its search worker has the index; this waits for both
         page.locator(".md-search-result__item a").first.wait_for(timeout=10_000)
         hrefs = page.eval_on_selector_all(".md-search-result__item a", "els => els.map(a => a.href)")
         hits = [h for h in hrefs if urlparse(h).path == "/" + target]
         if not hits:
             listed = sorted({urlparse(h).path for h in hrefs})
             return [f"search for {term!r} does not list {target}; it lists {listed}"]
-        with page.expect_navigation(wait_until="commit") as navigation:
-            page.locator(f'.md-search-result__item a[href="{hits[0]}"]').first.click()
-        response = navigation.value
-        if urlparse(page.url).path != "/" + target or response is None or response.status != 200:
-            status = response and response.status
-            return [f"search for {term!r}: clicking the hit led to {page.url} ({status})"]
+        # the click's request goes to the server (its status noted), and the browser is then told
+        # "204 No Content", on which it stays where it is: this page, with its loaded index, serves
+        # the next term (an aborted navigation would hold the page up for seconds)
+        answered = {}
+
+        def answer(route):
+            answered["url"], answered["status"] = route.request.url, route.fetch().status
+            route.fulfill(status=204)
+
+        page.route(hits[0], answer)
+        try:
+            with page.expect_response(hits[0]):
+                page.locator(f'.md-search-result__item a[href="{hits[0]}"]').first.click()
+        finally:
+            page.unroute(hits[0], answer)
+        if urlparse(answered.get("url", "")).path != "/" + target or answered.get("status") != 200:
+            return [f"search for {term!r}: clicking the hit requested {answered or 'nothing'}"]
         return []
     except PlaywrightError as e:
         return [f"search for {term!r} ({target}): {str(e).splitlines()[0]}"]
+
+
+def searches(browser, served_site, group):
+    """The searches of one group, all of one language, from one home page: its index loads once."""
+    language = "en" if group[0][1].startswith("en/") else "zh"
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(served_site + ("en/" if language == "en" else ""))
+        return [problem for term, target in group for problem in search_in(page, term, target)]
     finally:
         page.close()
 
 
 def test_search_finds_terms_in_both_languages(served_site):
-    """Every term of tests/search_terms.json, in two browsers side by side."""
+    """Every term of tests/search_terms.json, in two browsers side by side, each language's terms in
+    two pages that load the search index once each."""
     assert len(SEARCHES) >= 4 * len(SEARCH_TERMS)
-    found = in_browsers(lambda b, item: search(b, served_site, *item), SEARCHES)
+    groups = []
+    for language in ("zh", "en"):
+        mine = [item for item in SEARCHES if item[1].startswith("en/") == (language == "en")]
+        groups += [mine[k::WORKERS] for k in range(WORKERS)]
+    # in_browsers deals groups round-robin: each browser gets one group of each language
+    found = in_browsers(lambda b, group: searches(b, served_site, group), groups)
+    assert sum(len(g) for g in groups) == len(SEARCHES)
     problems = [problem for one in found for problem in one]
     assert not problems, "\n".join(problems)
