@@ -5,7 +5,10 @@ A 64-128-128-128-128-10 ReLU network learns the bundled digits by mini-batch gra
 ReLU). Both are trained at every learning rate of a grid from 0.01 to 10 from three seeds. For each
 rate the script reports the mean final validation accuracy, how many runs diverged, and the number of
 updates until the validation accuracy first reached 95% (checked after every epoch; the median over
-the seeds that got there). A rate "trains" when every seed ends above 90% validation accuracy.
+the seeds that got there), and each seed's final accuracy and updates to 95%. A rate "trains" when
+every seed ends above 90% validation accuracy. Before training, it reports the scale of the plain
+network's hidden values at initialization: the standard deviation of each hidden layer's output
+(after the ReLU) and of the logits over the whole training set, for every seed.
 
 - batchnorm_training.svg: final validation accuracy and updates to 95% against the learning rate.
 """
@@ -42,6 +45,18 @@ def network(normalized: bool, seed: int) -> nn.Module:
         width_in = WIDTH
     layers.append(nn.Linear(width_in, 10))
     return nn.Sequential(*layers)
+
+
+def hidden_scales(data, seed: int) -> list[float]:
+    """Standard deviation of every hidden layer's output (after the ReLU), then of the logits, of the
+    plain network as initialized from ``seed``, over all units and all training examples."""
+    net, h, scales = network(False, seed), data.train.x, []
+    with torch.no_grad():
+        for layer in net:
+            h = layer(h)
+            if isinstance(layer, nn.ReLU):
+                scales.append(h.std().item())
+    return [*scales, h.std().item()]
 
 
 def run(data, normalized: bool, lr: float, seed: int, epochs: int, device) -> dict[str, object]:
@@ -95,6 +110,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         f"device: {args.device}; 64-{'-'.join([str(WIDTH)] * DEPTH)}-10 ReLU, batch {BATCH}, {epochs} epochs,"
         f" seeds {seeds}; target {TARGET:.0%} validation accuracy"
     )
+    print(f"std of the input pixels over the training set: {data.train.x.std().item():.3f}")
+    scales = np.array([hidden_scales(data, seed) for seed in seeds])
+    for seed, row in zip(seeds, scales, strict=True):
+        shown = ", ".join(f"{v:.3f}" for v in row[:-1])
+        print(f"plain, initialized from seed {seed}: std of hidden layers {shown}; logits {row[-1]:.3f}")
+    if len(seeds) > 1:
+        spread = ", ".join(f"{lo:.3f}-{hi:.3f}" for lo, hi in zip(scales.min(0), scales.max(0), strict=True))
+        print(f"plain, over the seeds (min-max): hidden layers 1-{DEPTH}, then logits: {spread}")
     summary = {}
     jobs = [(normalized, lr) for normalized in (False, True) for lr in rates]
     for normalized, lr in tqdm(jobs, unit="setting", leave=False):
@@ -102,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         steps = [r["updates_to_target"] for r in runs if r["updates_to_target"] is not None]
         summary[(normalized, lr)] = {
             "finals": [r["final"] for r in runs],
+            "updates_to_target": [r["updates_to_target"] for r in runs],
             "mean_final": float(np.mean([r["final"] for r in runs])),
             "diverged": sum(r["diverged"] for r in runs),
             "reached": len(steps),
@@ -116,7 +140,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             print(
                 f"{name} lr {lr:<5g}: val acc mean {s['mean_final']:.4f} (min {min(s['finals']):.4f}),"
                 f" diverged {s['diverged']}/{len(seeds)}, reached {TARGET:.0%} in"
-                f" {s['reached']}/{len(seeds)}, median updates {steps}"
+                f" {s['reached']}/{len(seeds)}, median updates {steps};"
+                f" per seed: val acc {', '.join(f'{f:.4f}' for f in s['finals'])}, updates"
+                f" {', '.join('-' if u is None else str(u) for u in s['updates_to_target'])}"
             )
         training = [lr for lr in rates if summary[(normalized, lr)]["trains"]]
         print(
@@ -125,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         )
     path = save_figure(figure(summary, rates), args.out / "batchnorm_training.svg")
     print(f"wrote {path}")
-    return {"summary": summary, "figures": [path]}
+    return {"summary": summary, "hidden_scales": scales.tolist(), "figures": [path]}
 
 
 if __name__ == "__main__":

@@ -11,7 +11,11 @@ falls by two orders of magnitude within a few hundred updates and the loss drops
 
 Five seeds are run; seed ``--seed`` is drawn. For every seed the script reports the bouncing phase
 (updates whose gradient points more than 0.9 against the previous one), the loss at its ends, the
-median gradient norm inside it, and the gradient norm at the end.
+median gradient norm inside it and how many times the gradient norm at the end of the run it is,
+the median ratio of the loss at an iterate to the loss halfway to the next one while bouncing, and
+the exit: loss and gradient norm 10 updates before and 10 after the last bouncing update. Then the
+range of each over the seeds. The first seed's loss and gradient norm at a few updates illustrate
+one run.
 
 - stalled_training.svg: loss and gradient norm, the cosine between successive gradients, and the
   loss at the iterates against the loss halfway between successive iterates, for one seed.
@@ -32,7 +36,7 @@ from mlnotes.optim import GradientDescent
 from mlnotes.plotting import new_figure, save_figure
 
 LR, HIDDEN, POINTS, SEEDS = 4.0, 16, 64, 5
-BOUNCE_COSINE = -0.9
+BOUNCE_COSINE, EXIT_WINDOW, MIDPOINT_EVERY = -0.9, 10, 10
 
 
 def problem(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,13 +79,19 @@ def run(seed: int, steps: int, device: torch.device, midpoint_every: int = 0) ->
 
 
 def bouncing(record: dict[str, np.ndarray]) -> dict[str, float]:
-    """Where successive gradients point against each other, and how the loss and gradient behave there."""
+    """Where successive gradients point against each other, and how the loss and gradient behave there.
+
+    ``halfway_ratio`` (with midpoints recorded) is the median, over the recorded iterates inside the
+    phase, of the loss at the iterate divided by the loss halfway to the next one. ``exit_*`` are the
+    loss and gradient norm ``EXIT_WINDOW`` updates before and after the last bouncing update, where
+    the run is long enough.
+    """
     inside = np.flatnonzero(record["cosine"] < BOUNCE_COSINE)
     loss, norm = record["loss"], record["grad_norm"]
     if inside.size == 0:
         return {"updates": 0, "final_loss": float(loss[-1]), "final_grad_norm": float(norm[-1])}
     first, last = int(inside[0]), int(inside[-1])
-    return {
+    s = {
         "updates": int(inside.size),
         "first": first,
         "last": last,
@@ -91,6 +101,20 @@ def bouncing(record: dict[str, np.ndarray]) -> dict[str, float]:
         "final_loss": float(loss[-1]),
         "final_grad_norm": float(norm[-1]),
     }
+    s["grad_norm_ratio"] = s["median_grad_norm"] / s["final_grad_norm"]
+    if len(record["midpoint"]):
+        steps_at, at, halfway = record["midpoint"][record["midpoint"][:, 0] + 1 < len(loss)].T
+        # the step from iterate t to t + 1 bounces when the gradient at t + 1 points back
+        bounce = record["cosine"][steps_at.astype(int) + 1] < BOUNCE_COSINE
+        if bounce.any():
+            s["halfway_ratio"] = float(np.median(at[bounce] / halfway[bounce]))
+    if first <= last - EXIT_WINDOW and last + EXIT_WINDOW < len(loss):
+        before, after = last - EXIT_WINDOW, last + EXIT_WINDOW
+        s |= {
+            "exit_loss": (float(loss[before]), float(loss[after])),
+            "exit_grad_norm": (float(norm[before]), float(norm[after])),
+        }
+    return s
 
 
 def figure(record: dict[str, np.ndarray]):
@@ -124,32 +148,59 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     print(f"{steps:,} updates per seed; bouncing = cosine with the previous gradient below {BOUNCE_COSINE}")
     summary, drawn = {}, None
     for seed in seeds:
-        record = run(seed, steps, args.device, midpoint_every=10 if seed == args.seed else 0)
+        record = run(seed, steps, args.device, midpoint_every=MIDPOINT_EVERY)
         drawn = record if seed == args.seed else drawn
         s = summary[seed] = bouncing(record)
-        if s["updates"]:
-            print(
-                f"seed {seed}: bouncing for {s['updates']:,} updates ({s['first']}-{s['last']}), loss"
-                f" {s['loss_at_first']:.3g} -> {s['loss_at_last']:.3g}, median gradient norm"
-                f" {s['median_grad_norm']:.3g}; at the end loss {s['final_loss']:.3g}, gradient norm"
-                f" {s['final_grad_norm']:.2g}"
-            )
-        else:
+        if not s["updates"]:
             print(f"seed {seed}: no bouncing; at the end loss {s['final_loss']:.3g}")
+            continue
+        print(
+            f"seed {seed}: bouncing for {s['updates']:,} updates ({s['first']}-{s['last']}), loss"
+            f" {s['loss_at_first']:.3g} -> {s['loss_at_last']:.3g}, median gradient norm"
+            f" {s['median_grad_norm']:.3g}; at the end loss {s['final_loss']:.3g}, gradient norm"
+            f" {s['final_grad_norm']:.2g} ({s['grad_norm_ratio']:.0f} times smaller)"
+        )
+        if "halfway_ratio" in s:
+            print(
+                f"seed {seed}: while bouncing, the loss at an iterate is {s['halfway_ratio']:.2g} times"
+                " (median) the loss halfway to the next iterate"
+            )
+        if "exit_loss" in s:
+            (l0, l1), (g0, g1) = s["exit_loss"], s["exit_grad_norm"]
+            print(
+                f"seed {seed}: from update {s['last'] - EXIT_WINDOW} to {s['last'] + EXIT_WINDOW} the"
+                f" gradient norm falls from {g0:.2g} to {g1:.2g} ({g0 / g1:.0f} times), the loss from"
+                f" {l0:.2g} to {l1:.2g} ({l0 / l1:.1f} times)"
+            )
+    bounced = [s for s in summary.values() if s["updates"]]
+    if len(seeds) > 1 and bounced:
+        ranges = {
+            "bouncing updates": [s["updates"] for s in bounced],
+            "last bouncing update": [s["last"] for s in bounced],
+            "median gradient norm while bouncing": [s["median_grad_norm"] for s in bounced],
+            "gradient norm at the end": [s["final_grad_norm"] for s in bounced],
+            "median gradient norm / the one at the end": [s["grad_norm_ratio"] for s in bounced],
+            "loss at an iterate / halfway to the next (median)": [
+                s["halfway_ratio"] for s in bounced if "halfway_ratio" in s
+            ],
+            "gradient norm falls at the exit (times)": [
+                s["exit_grad_norm"][0] / s["exit_grad_norm"][1] for s in bounced if "exit_grad_norm" in s
+            ],
+            "loss falls at the exit (times)": [
+                s["exit_loss"][0] / s["exit_loss"][1] for s in bounced if "exit_loss" in s
+            ],
+        }
+        print(f"over the {len(bounced)} seeds that bounced (min - max):")
+        for what, values in ranges.items():
+            if values:
+                shown = [f"{v:,}" if isinstance(v, int) else f"{v:.3g}" for v in (min(values), max(values))]
+                print(f"  {what}: {shown[0]} - {shown[1]}")
     checkpoints = [t for t in (100, 500, 1000, 1500, 2000, 2500, 3000) if t < steps - 1] + [steps - 2]
     for t in checkpoints:
-        pair = drawn["loss"][t : t + 2]
+        loss = drawn["loss"]
         print(
-            f"seed {args.seed}, updates {t}-{t + 1}: loss {pair.max():.3g} / {pair.min():.3g},"
+            f"seed {args.seed}, updates {t}, {t + 1}: loss {loss[t]:.3g}, {loss[t + 1]:.3g};"
             f" gradient norm {drawn['grad_norm'][t]:.2g}"
-        )
-    steps_at, at, halfway = drawn["midpoint"].T
-    inside = drawn["cosine"][steps_at.astype(int) + 1] < BOUNCE_COSINE
-    if inside.any():
-        ratio = at[inside] / halfway[inside]
-        print(
-            f"seed {args.seed}: while bouncing, the loss at an iterate is {np.median(ratio):.2g} times"
-            f" (median; range {ratio.min():.2g}-{ratio.max():.2g}) the loss halfway to the next iterate"
         )
     path = save_figure(figure(drawn), args.out / "stalled_training.svg")
     print(f"wrote {path}")
