@@ -6,7 +6,8 @@ gradient descent). Each run stops at the first epoch with training accuracy >= T
 solutions fit the training data equally well. Then:
 
 - the loss along the straight line theta(a) = (1 - a) theta_small + a theta_large, a in [-0.5, 1.5],
-  on the training and the test set;
+  on the training and the test set, and the barrier on it: the highest training loss between the two
+  solutions minus the higher of the two ends (zero or less: no barrier);
 - the loss along random *filter-normalized* directions around each solution (Li et al., 2018): a
   Gaussian direction whose every row (one neuron's incoming weights) is rescaled to the norm of the
   same row of the solution, biases left at zero, so that the scale of the network does not decide
@@ -15,7 +16,13 @@ solutions fit the training data equally well. Then:
   with Hessian-vector products, float64), and the mean rise of the training loss at distance 0.5
   along the filter-normalized directions.
 
-- sharp_flat.svg: the interpolation (left) and the mean filter-normalized profile of each solution.
+The whole comparison is repeated for SEEDS seeds (--seed, --seed + 1, ...; 2 with --quick): each
+seed draws new initial weights (shared by the two runs), new batch orders and new directions, while
+the split of the data stays the one of --seed. The script prints every seed's numbers, and mean, min
+and max over the seeds of each number and of its difference between the two batch sizes.
+
+- sharp_flat.svg: the interpolation (left) and the mean filter-normalized profile of each solution
+  (right), mean over the seeds, the band from the lowest to the highest seed.
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ from mlnotes.training import evaluate, train
 
 TARGET = 0.995  # training accuracy at which both runs stop
 SMALL, SMALL_LR, LARGE_LR = 16, 0.05, 0.5
+SEEDS = 10
+EPOCH_STRIDE = 10_000  # seed s shuffles epoch e with seed s * EPOCH_STRIDE + e: no two seeds share one
+QUANTITIES = ("epochs", "train_accuracy", "test_accuracy", "lambda_max", "rise_at_0.5")
 
 
 def model(seed: int) -> nn.Module:
@@ -56,7 +66,7 @@ def fit(data, batch_size, lr, max_epochs, seed, device):
             epochs=1,
             batch_size=batch_size,
             device=device,
-            seed=seed + epoch,
+            seed=seed * EPOCH_STRIDE + epoch,
             progress=False,
         )
         if evaluate(net, data.train, device=device)[1] >= TARGET:
@@ -106,16 +116,65 @@ def top_eigenvalue(net, split, device, iterations):
     return lam
 
 
-def figure(alphas, line_train, line_test, ts, profiles):
+def compare(data, seed, caps, alphas, ts, directions, iterations, device):
+    """One seed: both solutions, their numbers, the interpolation and the mean profile of each."""
+    n = len(data.train)
+    nets, numbers, profiles = {}, {}, {}
+    for label, size, lr, cap in ((f"B={SMALL}", SMALL, SMALL_LR, caps[0]), (f"B={n}", n, LARGE_LR, caps[1])):
+        nets[label], epochs = fit(data, size, lr, cap, seed, device)
+        numbers[label] = {"epochs": epochs}
+    generator = torch.Generator().manual_seed(seed)
+    for label, net in nets.items():
+        train_loss, train_acc = evaluate(net, data.train, device=device)
+        theta = flat(net)
+        curves = np.array(
+            [
+                losses_along(net, theta, filter_normalized(net, generator), ts, data.train, device)
+                for _ in range(directions)
+            ]
+        )
+        profiles[label] = curves.mean(axis=0)
+        half = [np.interp(t, ts, c) for c in curves for t in (-0.5, 0.5)]
+        numbers[label] |= {
+            "train_accuracy": train_acc,
+            "test_accuracy": evaluate(net, data.test, device=device)[1],
+            "lambda_max": top_eigenvalue(net, data.train, device, iterations),
+            "rise_at_0.5": float(np.mean(half) - train_loss),
+        }
+    small, large = nets.values()
+    a, b = flat(small), flat(large)
+    probe = copy.deepcopy(small)
+    line = {
+        split: np.array([evaluate(load(probe, (1 - s) * a + s * b), part, device=device)[0] for s in alphas])
+        for split, part in (("train", data.train), ("test", data.test))
+    }
+    between = (alphas >= 0) & (alphas <= 1)
+    ends = max(np.interp(0.0, alphas, line["train"]), np.interp(1.0, alphas, line["train"]))
+    barrier = float(line["train"][between].max() - ends)
+    return numbers, barrier, line, profiles
+
+
+def spread(values):
+    values = np.asarray(values, dtype=float)
+    return {"mean": float(values.mean()), "min": float(values.min()), "max": float(values.max())}
+
+
+def band(ax, x, curves, color, label):
+    curves = np.asarray(curves)
+    ax.plot(x, curves.mean(axis=0), color=color, label=label)
+    ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=color, alpha=0.15, lw=0)
+
+
+def figure(alphas, lines, ts, profiles):
     fig, (left, right) = new_figure(2, width=4.4, height=3.3)
-    left.plot(alphas, line_train, color="tab:blue", label=r"$\mathcal{D}_{\mathrm{train}}$")
-    left.plot(alphas, line_test, color="tab:orange", label=r"$\mathcal{D}_{\mathrm{test}}$")
+    band(left, alphas, [line["train"] for line in lines], "tab:blue", r"$\mathcal{D}_{\mathrm{train}}$")
+    band(left, alphas, [line["test"] for line in lines], "tab:orange", r"$\mathcal{D}_{\mathrm{test}}$")
     for a in (0, 1):
         left.axvline(a, color="0.7", lw=0.8, ls="--")
     left.set(yscale="log", xlabel=r"$\alpha$", ylabel=r"$L((1-\alpha)\theta_{B=16}+\alpha\theta_{B=N})$")
     left.legend()
-    for (label, curve), color in zip(profiles.items(), ("tab:green", "tab:red"), strict=True):
-        right.plot(ts, curve, color=color, label=label)
+    for (label, curves), color in zip(profiles.items(), ("tab:green", "tab:red"), strict=True):
+        band(right, ts, curves, color, label)
     right.set(yscale="log", xlabel="$t$", ylabel=r"$\overline{L}(\theta + t\,d)$")
     right.legend()
     return fig
@@ -126,54 +185,56 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     device = args.device
     data = load_digits(seed=args.seed)
     n = len(data.train)
-    max_epochs = (3, 30) if args.quick else (200, 5000)
+    caps = (3, 30) if args.quick else (200, 5000)
+    seeds = [args.seed + k for k in range(2 if args.quick else SEEDS)]
     directions = 2 if args.quick else 10
     points = 5 if args.quick else 41
-    print(f"device: {device}; {n} training / {len(data.test)} test images; target training accuracy {TARGET}")
-    nets = {}
-    for label, size, lr, cap in (
-        (f"B={SMALL}", SMALL, SMALL_LR, max_epochs[0]),
-        (f"B={n}", n, LARGE_LR, max_epochs[1]),
-    ):
-        net, epochs = fit(data, size, lr, cap, args.seed, device)
-        nets[label] = net
-        train_loss, train_acc = evaluate(net, data.train, device=device)
-        test_loss, test_acc = evaluate(net, data.test, device=device)
-        print(
-            f"{label:>7}: lr {lr}, {epochs} epochs, train acc {train_acc:.4f} loss {train_loss:.4f}, "
-            f"test acc {test_acc:.4f} loss {test_loss:.4f}"
+    iterations = 5 if args.quick else 100
+    alphas, ts = np.linspace(-0.5, 1.5, points), np.linspace(-1.0, 1.0, points)
+    print(
+        f"device: {device}; {n} training / {len(data.test)} test images; target training accuracy "
+        f"{TARGET}; seeds {seeds[0]}..{seeds[-1]}"
+    )
+    labels = (f"B={SMALL}", f"B={n}")
+    per_seed = {label: {q: [] for q in QUANTITIES} for label in labels}
+    barriers, lines, profiles = [], [], {label: [] for label in labels}
+    for seed in seeds:
+        numbers, barrier, line, profile = compare(
+            data, seed, caps, alphas, ts, directions, iterations, device
         )
-    small, large = nets.values()
-    a, b = flat(small), flat(large)
-    alphas = np.linspace(-0.5, 1.5, points)
-    probe = copy.deepcopy(small)
-    line_train = [evaluate(load(probe, (1 - s) * a + s * b), data.train, device=device)[0] for s in alphas]
-    line_test = [evaluate(load(probe, (1 - s) * a + s * b), data.test, device=device)[0] for s in alphas]
-    ts = np.linspace(-1.0, 1.0, points)
-    generator = torch.Generator().manual_seed(args.seed)
-    profiles, summary = {}, {}
-    for label, net in nets.items():
-        theta = flat(net)
-        curves = np.array(
-            [
-                losses_along(net, theta, filter_normalized(net, generator), ts, data.train, device)
-                for _ in range(directions)
-            ]
-        )
-        profiles[label] = curves.mean(axis=0)
-        base = evaluate(net, data.train, device=device)[0]
-        half = [np.interp(t, ts, c) for c in curves for t in (-0.5, 0.5)]
-        rise = float(np.mean(half) - base)
-        lam = top_eigenvalue(net, data.train, device, 5 if args.quick else 100)
-        summary[label] = {
-            "lambda_max": lam,
-            "rise_at_0.5": rise,
-            "test_accuracy": evaluate(net, data.test, device=device)[1],
-        }
-        print(f"{label:>7}: top Hessian eigenvalue {lam:.3f}; mean loss rise at |t| = 0.5: {rise:.4f}")
-    path = save_figure(figure(alphas, line_train, line_test, ts, profiles), args.out / "sharp_flat.svg")
+        for label in labels:
+            for q in QUANTITIES:
+                per_seed[label][q].append(numbers[label][q])
+            profiles[label].append(profile[label])
+            m = numbers[label]
+            print(
+                f"seed {seed} {label:>7}: {m['epochs']:>4} epochs, train acc {m['train_accuracy']:.4f}, "
+                f"test acc {m['test_accuracy']:.4f}, lambda_max {m['lambda_max']:.3f}, "
+                f"rise at |t| = 0.5 {m['rise_at_0.5']:.4f}"
+            )
+        barriers.append(barrier)
+        lines.append(line)
+        print(f"seed {seed}: barrier on the line between the two solutions {barrier:+.4f}")
+    small, large = (per_seed[label] for label in labels)
+    summary = {label: {q: spread(per_seed[label][q]) for q in QUANTITIES} for label in labels}
+    difference = {q: spread(np.subtract(large[q], small[q])) for q in QUANTITIES}
+    difference["lambda_max_ratio"] = spread(np.divide(large["lambda_max"], small["lambda_max"]))
+    for label in labels:
+        for q in QUANTITIES:
+            s = summary[label][q]
+            print(f"{label:>7} {q:>14}: mean {s['mean']:.4f}, min {s['min']:.4f}, max {s['max']:.4f}")
+    for q, s in difference.items():
+        print(f"B={n} - B={SMALL} {q:>16}: mean {s['mean']:+.4f}, min {s['min']:+.4f}, max {s['max']:+.4f}")
+    path = save_figure(figure(alphas, lines, ts, profiles), args.out / "sharp_flat.svg")
     print(f"wrote {path}")
-    return {"summary": summary, "figures": [path]}
+    return {
+        "seeds": seeds,
+        "per_seed": per_seed,
+        "summary": summary,
+        "difference": difference,
+        "barrier": barriers,
+        "figures": [path],
+    }
 
 
 if __name__ == "__main__":
