@@ -1,6 +1,6 @@
 """MkDocs hook: the lab notebooks (mkdocs-jupyter) under mkdocs-static-i18n's suffix layout.
 
-Four things go wrong when the two plugins meet, and this hook fixes each:
+What goes wrong when the plugins meet (1-5), and what else this hook does for the labs (6-8):
 
 1. The i18n plugin rebuilds every ``File`` object, dropping mkdocs-jupyter's wrapper that marks an
    ``.ipynb`` file as a page, so the notebook is copied as raw JSON. Registering ``.ipynb`` as a page
@@ -28,25 +28,54 @@ Four things go wrong when the two plugins meet, and this hook fixes each:
    notebook whose code hashes the same gets those outputs instead of a second kernel run. Markdown
    cells are untouched, so each language keeps its own text.
 
+7. ``mkdocs serve`` shows the site first and executes the labs afterwards (``mkdocs build``, and a
+   serve with ``--dirty``, still execute every lab before writing its page, and a failing cell fails
+   them). A lab whose code outputs (6) are not stored yet is rendered without outputs and with a note,
+   in the page's language, that they are being computed; that page never enters mkdocs-jupyter's
+   cache, which would keep it as final, and later rebuilds reuse it while the notebook file is
+   unchanged. Once the first build is written, one background thread executes those labs, one at a
+   time, and stores their outputs; the serve watches the outputs folder, so the arrival of each lab's
+   outputs rebuilds the site and reloads the browser. A lab that fails there fails the rebuild its
+   error file starts, and every rebuild after it, with the cell's error, as ``mkdocs build`` would.
+8. ipykernel warns on every kernel start that it runs over TCP without encryption. Its kernelspec
+   declares CurveZMQ support, so the kernel manager is told to provision CurveZMQ keys
+   (``KernelManager.transport_encryption = "auto"``, unless the user's own nbconvert configuration
+   sets it): the channels are encrypted, which is what the warning asks for, and it is not printed.
+   Not a notebook matter: jieba (Chinese search segmentation) prints four lines of DEBUG progress to
+   stderr in every run; its logger is set to WARNING, so its warnings and errors still show.
+
 The page also gets a link that downloads the notebook (mkdocs-jupyter's ``include_source`` copies it
 beside the page).
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import hashlib
 import html
 import importlib.metadata
 import json
+import logging
+import os
 import platform
+import queue
 import re
 import shutil
+import tempfile
+import threading
 from pathlib import Path
+from types import MethodType
+from typing import NamedTuple
 
 import mkdocs.utils
 import nbformat
+import zmq
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
+from mkdocs_jupyter import convert
+from mkdocs_jupyter.plugin import get_nb_toc
+from nbclient.exceptions import CellExecutionError
 from nbconvert.preprocessors import ExecutePreprocessor
 
 if ".ipynb" not in mkdocs.utils.markdown_extensions:
@@ -68,6 +97,11 @@ _MATHJAX = re.compile(
 _MERMAID = re.compile(r'<script type="module">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*</script>', re.S)
 _OFFSITE_SCRIPT = re.compile(r"<script[^>]*\ssrc=\"(?:https?:)?//|import\(\"(?:https?:)?//", re.I)
 DOWNLOAD_LABEL = {"zh": "下载这个 notebook", "en": "Download this notebook"}
+PENDING_NOTE = {
+    "zh": "这个实验的输出正在后台计算，算好后页面会自动刷新。",
+    "en": "This lab's outputs are being computed; the page reloads when they are ready.",
+}
+log = logging.getLogger("mkdocs.hooks.notebooks")
 
 
 def is_notebook(page) -> bool:
@@ -107,6 +141,8 @@ def on_config(config):
                 shutil.rmtree(stale)
     jupyter.config["cache_dir"] = str(current / _language(config))
     _SHARED["folder"] = current / "code-outputs"
+    if _LABS is not None:
+        _LABS.watch(_SHARED["folder"])  # a new folder when the sources changed during the serve
     return config
 
 
@@ -123,10 +159,59 @@ def code_key(nb) -> str:
     return digest.hexdigest()[:32]
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all, from a partial file outside its folder.
+
+    Outside, because ``mkdocs serve`` watches the outputs folder (7): a partial file there would
+    start a rebuild before the outputs are in. The name is unique, so two builds at once do not
+    write into each other's partial file.
+    """
+    partials = path.parent.with_name(path.parent.name + ".partial")
+    partials.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=partials, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(partial, path)  # atomic: a build killed mid-write leaves no half-written outputs
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+def _error_path(stored: Path) -> Path:
+    return stored.with_name(stored.stem + ".error.txt")
+
+
+def encrypt_kernel_channels(preprocessor) -> None:
+    """Have the kernel manager provision CurveZMQ keys for the kernels of this preprocessor (8).
+
+    ``auto`` encrypts where the kernelspec declares support (ipykernel's does) and otherwise starts
+    the kernel as before; a value from the user's own nbconvert configuration is kept.
+    """
+    if not zmq.has("curve"):  # a libzmq without CurveZMQ: 'auto' would be refused
+        return
+    manager = preprocessor.config.KernelManager
+    if "transport_encryption" not in manager:
+        manager.transport_encryption = "auto"
+
+
+class Deferred(Exception):
+    """Raised instead of executing a notebook while ``mkdocs serve`` renders a page (7)."""
+
+    def __init__(self, nb, resources, config, stored: Path):
+        super().__init__(f"outputs not stored yet: {stored.name}")
+        self.nb, self.resources, self.config, self.stored = nb, resources, config, stored
+
+
+_LOCAL = threading.local()  # .defer: this thread renders a page under `mkdocs serve`
+
+
 def share_outputs(preprocess):
     """Wrap ``ExecutePreprocessor.preprocess`` so that identical code runs once per cache folder."""
 
     def preprocess_once(self, nb, resources=None, km=None):
+        encrypt_kernel_channels(self)
         folder = _SHARED.get("folder")
         if folder is None:
             return preprocess(self, nb, resources, km)
@@ -138,12 +223,12 @@ def share_outputs(preprocess):
                 cell.execution_count = run["execution_count"]
                 cell.outputs = [nbformat.from_dict(output) for output in run["outputs"]]
             return nb, resources
+        if getattr(_LOCAL, "defer", False):
+            raise Deferred(nb, resources, self.config, stored)  # a config of this conversion alone
         nb, resources = preprocess(self, nb, resources, km)
         runs = [{"execution_count": c.execution_count, "outputs": c.outputs} for c in code]
-        folder.mkdir(parents=True, exist_ok=True)
-        partial = stored.with_suffix(".tmp")
-        partial.write_text(json.dumps(runs), encoding="utf-8")
-        partial.replace(stored)  # atomic: a build killed mid-write leaves no half-written outputs
+        _write_atomically(stored, json.dumps(runs))
+        _error_path(stored).unlink(missing_ok=True)
         return nb, resources
 
     preprocess_once.wrapped = preprocess
@@ -152,6 +237,178 @@ def share_outputs(preprocess):
 
 if not hasattr(ExecutePreprocessor.preprocess, "wrapped"):
     ExecutePreprocessor.preprocess = share_outputs(ExecutePreprocessor.preprocess)
+
+
+class BackgroundLabs:
+    """``mkdocs serve`` only (7): executes deferred labs one at a time in a daemon thread."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._jobs: queue.Queue[Deferred] = queue.Queue()
+        self._pending: set[Path] = set()  # queued or executing
+        self.failed: dict[Path, str] = {}  # the error of each lab whose execution failed
+        self._thread: threading.Thread | None = None
+        self._server = None
+        self._watched: set[Path] = set()
+        self.outputless: dict[str, Outputless] = {}  # by notebook path
+
+    def submit(self, deferred: Deferred) -> None:
+        with self._lock:
+            if deferred.stored in self._pending or deferred.stored in self.failed:
+                return
+            self._pending.add(deferred.stored)
+        self._jobs.put(deferred)
+
+    def start(self) -> None:
+        """Start executing; called once the first build is written, so it does not slow it down."""
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="mlnotes-labs", daemon=True)
+                self._thread.start()
+                if self._pending:
+                    log.info(
+                        "Executing %d lab(s) in the background; each page reloads when done",
+                        len(self._pending),
+                    )
+
+    def watch(self, folder: Path) -> None:
+        """Rebuild (and reload the browser) when outputs land in ``folder``, once serving."""
+        if folder not in self._watched:
+            self._watched.add(folder)
+            if self._server is not None:
+                self._watch(folder)
+
+    def serving(self, server) -> None:
+        self._server = server
+        for folder in self._watched:
+            self._watch(folder)
+
+    def _watch(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)  # the server watches only a folder that exists
+        self._server.watch(str(folder))
+
+    def _work(self) -> None:
+        while True:
+            deferred = self._jobs.get()
+            try:
+                self._execute(deferred)
+            finally:
+                with self._lock:
+                    self._pending.discard(deferred.stored)
+
+    def _execute(self, deferred: Deferred) -> None:
+        try:  # the wrapper of preprocess stores the outputs, whose arrival starts a rebuild
+            ExecutePreprocessor(config=deferred.config).preprocess(deferred.nb, deferred.resources)
+        except Exception as error:  # any failure of the lab fails the next build, with this message
+            message = str(error) if isinstance(error, CellExecutionError) else repr(error)
+            self.failed[deferred.stored] = message
+            with contextlib.suppress(OSError):  # a file in the watched folder: that rebuild
+                _write_atomically(_error_path(deferred.stored), message)
+
+
+_LABS: BackgroundLabs | None = None  # set by `mkdocs serve`
+
+
+def on_startup(command, dirty):
+    # Not under --dirty: a dirty rebuild skips the unchanged notebook, so its outputs would never show.
+    global _LABS
+    _LABS = BackgroundLabs() if command == "serve" and not dirty else None
+    # jieba was imported with the search plugin, which sets it up in its on_config (8)
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+
+
+def on_serve(server, config, builder):
+    if _LABS is not None:
+        _LABS.serving(server)
+        _LABS.watch(_SHARED["folder"])
+    return server
+
+
+@event_priority(-100)  # after mkdocs-jupyter has given the page its own render method
+def on_pre_page(page, config, files):
+    if _LABS is None or not is_notebook(page):
+        return page
+    jupyter = _jupyter(config)
+    if not jupyter.should_include(page.file):
+        return page
+    render = page.render
+    labs = _LABS
+
+    def render_or_defer(self, config, files):
+        path = self.file.abs_src_path
+        signature = _signature(path)  # before rendering: a save meanwhile is seen by the next build
+        seen = labs.outputless.get(path)
+        if (
+            seen is None
+            or seen.signature != signature
+            or seen.stored.parent != _SHARED.get("folder")
+            or seen.stored.is_file()
+        ):
+            _LOCAL.defer = True
+            try:
+                return render(config, files)  # a cache hit or stored outputs: the final page
+            except Deferred as deferred:
+                labs.submit(deferred)
+                toc, title = get_nb_toc(path, jupyter.config["toc_depth"])
+                seen = Outputless(
+                    signature, deferred.stored, render_without_outputs(path, jupyter.config), toc, title
+                )
+                labs.outputless[path] = seen  # each rebuild until the outputs land reuses it
+            finally:
+                _LOCAL.defer = False
+        if seen.stored in labs.failed:
+            raise PluginError(
+                f"{self.file.src_uri}: executing the lab failed (it runs again when its code or mlnotes"
+                f" changes, or in a new serve):\n{labs.failed[seen.stored]}"
+            )
+        self.content = seen.content
+        self.toc = copy.deepcopy(seen.toc)  # on_page_content rewrites its items
+        if seen.title is not None and not jupyter.config["ignore_h1_titles"]:
+            self.title = seen.title
+        self.mlnotes_pending = True
+
+    page.render = MethodType(render_or_defer, page)
+    return page
+
+
+class Outputless(NamedTuple):
+    """A lab page rendered without outputs, for the notebook file as it was (``signature``)."""
+
+    signature: tuple[int, int]
+    stored: Path  # where its outputs will be
+    content: str
+    toc: object
+    title: str | None
+
+
+def _signature(path: str) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size
+
+
+def render_without_outputs(path: str, options) -> str:
+    """The HTML mkdocs-jupyter renders for the notebook with ``execute`` off (7); never cached."""
+    return convert.nb2html(
+        path,
+        execute=False,
+        kernel_name=options["kernel_name"],
+        theme=options["theme"],
+        allow_errors=options["allow_errors"],
+        show_input=options["show_input"],
+        no_input=options["no_input"],
+        no_prompt=options["no_prompt"],
+        remove_tag_config=options["remove_tag_config"],
+        highlight_extra_classes=options["highlight_extra_classes"],
+        include_requirejs=options["include_requirejs"],
+        custom_mathjax_url=options["custom_mathjax_url"],
+    )
+
+
+@event_priority(-200)  # after the i18n plugin's builds of the other languages
+def on_post_build(config):
+    i18n = config.plugins.get("i18n")
+    if _LABS is not None and not getattr(i18n, "building", False):
+        _LABS.start()
 
 
 _AUTOREFS_STATE = (
@@ -205,9 +462,13 @@ def on_page_content(content, page, config, files):
     if page.title:
         page.title = _strip_anchor(page.title)[0]
     name = Path(page.file.src_uri).name
-    label = DOWNLOAD_LABEL.get(getattr(page.file, "locale", "en"), DOWNLOAD_LABEL["en"])
+    locale = getattr(page.file, "locale", "en")
+    label = DOWNLOAD_LABEL.get(locale, DOWNLOAD_LABEL["en"])
     button = (
         f'<p class="mlnotes-download"><a class="md-button" href="{html.escape(name)}" download>'
         f"{label} ({html.escape(name)})</a></p>"
     )
+    if getattr(page, "mlnotes_pending", False):
+        note = PENDING_NOTE.get(locale, PENDING_NOTE["en"])
+        button += f'<div class="admonition info mlnotes-pending"><p class="admonition-title">{note}</p></div>'
     return button + content
