@@ -28,6 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 KERNELS = ("default", "avx2", "native")
 SELECTION = "not (site or browser)"  # the command-line -m replaces addopts' "not labs"
+# Byte-for-byte reproducibility is a property of one machine, not an outcome, and its two quick runs
+# side by side on 2 threads each took 3-5 min per run here (OpenMP threads of two busy processes
+# waiting for each other); make test checks it.
+LEAVE_OUT = ["--deselect", "tests/test_examples.py::test_quick_mode_is_byte_for_byte_reproducible"]
 SUMMARY = re.compile(r"^=*\s*(?P<summary>\d+ (?:passed|failed|errors?)\b.*?) in [\d.]+s", re.M)
 
 
@@ -52,7 +56,7 @@ def run(kernel: str, threads: int, extra: list[str]) -> dict[str, object]:
     used = capability(env)
     start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-m", SELECTION, *extra],
+        [sys.executable, "-m", "pytest", "-q", "-m", SELECTION, *LEAVE_OUT, *extra],
         cwd=ROOT,
         env=env,
         capture_output=True,
