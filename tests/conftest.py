@@ -27,7 +27,7 @@ if "OMP_NUM_THREADS" not in os.environ:
     torch.set_num_threads(1)
 
 # The site tier runs after everything else, so that the background build has the package's tests to
-# overlap with; the link crawl runs last because the browser tests start it (see served_site).
+# overlap with; the link test runs last, because the browser walk starts its crawl (see link_crawl).
 LATE_MODULES = {"test_site.py": 1, "test_notebooks.py": 1, "test_browser.py": 2, "test_links.py": 3}
 _BUILD: dict[str, object] = {}
 

@@ -8,5 +8,5 @@ CHECK = re.compile(r"^(?P<what>[^:\n]+): (?P<values>(?:True|False)(?: (?:True|Fa
 
 def checks_and_failures(printed: str) -> tuple[list[str], list[str]]:
     """Every check line in ``printed``, and those among them that are not all ``True``."""
-    checks = [m.group(0) for m in CHECK.finditer(printed)]
-    return checks, [c for c in checks if "False" in c.split(": ", 1)[1]]
+    found = list(CHECK.finditer(printed))
+    return [m.group(0) for m in found], [m.group(0) for m in found if "False" in m["values"]]

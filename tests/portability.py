@@ -23,9 +23,9 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from site_build import ROOT, THREAD_VARIABLES  # this script's folder, tests/, is on sys.path
+
 KERNELS = ("default", "avx2", "native")
 SELECTION = "not (site or browser)"  # the command-line -m replaces addopts' "not labs"
 # Byte-for-byte reproducibility is a property of one machine, not an outcome, and its two quick runs
@@ -39,8 +39,7 @@ def environment(kernel: str, threads: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "ATEN_CPU_CAPABILITY"}
     if kernel != "native":
         env["ATEN_CPU_CAPABILITY"] = kernel
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = str(threads)
+    env.update(dict.fromkeys(THREAD_VARIABLES, str(threads)))
     return env
 
 

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The thread pools a run's thread count must set: PyTorch's OpenMP pool and NumPy's BLAS.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def start_mkdocs_build(site_dir: Path, log: Path) -> subprocess.Popen:

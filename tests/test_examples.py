@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from markdown_parts import DOCS, page_pairs, parse_page
+from site_build import THREAD_VARIABLES
 from threadpoolctl import threadpool_limits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -46,7 +47,7 @@ pytestmark = pytest.mark.examples
 # descheduled peers: 4 min 17 s for the pair against 29 s on one thread each). The figures are then
 # compared byte for byte, which needs the same thread count on both sides.
 THREADS = int(os.environ.get("OMP_NUM_THREADS") or 1)
-SAME_THREADS = {name: str(THREADS) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+SAME_THREADS = dict.fromkeys(THREAD_VARIABLES, str(THREADS))
 REPRODUCIBILITY = "test_quick_mode_is_byte_for_byte_reproducible"
 
 
