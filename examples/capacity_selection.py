@@ -51,7 +51,8 @@ def one_repeat(seed: int, degrees: Sequence[int]) -> dict[str, np.ndarray]:
     """Training, cross-validation, public and private error of every degree, for one draw of the data."""
     rng = np.random.default_rng(seed)
     (x, y), (xp, yp), (xq, yq) = draw(rng, N_TRAIN), draw(rng, N_PUBLIC), draw(rng, N_PRIVATE)
-    folds = KFold(n_splits=FOLDS, shuffle=True, random_state=seed)
+    # scikit-learn takes seeds below 2**32; --seed 2**32 - 1 plus the repeat number goes past that
+    folds = KFold(n_splits=FOLDS, shuffle=True, random_state=seed % 2**32)
     rows = {"train": [], "cv": [], "public": [], "private": []}
     for d in degrees:
         cv = -cross_val_score(model(d), x, y, cv=folds, scoring="neg_mean_squared_error").mean()

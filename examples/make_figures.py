@@ -15,7 +15,7 @@ from types import ModuleType
 
 from tqdm import tqdm
 
-from mlnotes.cli import example_parser
+from mlnotes.cli import example_parser, parse_example_args
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,8 +36,8 @@ def load(path: Path) -> ModuleType:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser = example_parser(__doc__.splitlines()[0])
-    args = parser.parse_args(argv)
-    forwarded = ["--out", str(args.out), "--device", args.device, "--seed", str(args.seed)]
+    args = parse_example_args(parser, argv)  # every flag checked once, before the first script runs
+    forwarded = ["--out", str(args.out), "--device", args.device.type, "--seed", str(args.seed)]
     if args.quick:
         forwarded.append("--quick")
     results = {}

@@ -1,11 +1,29 @@
-"""Argument checks shared by the package: one wording for every public function."""
+"""Argument checks shared by the package: one wording, and one decision per kind of input.
+
+Every public function sends its arguments through these, so a kind of input (a NumPy scalar, a
+``torch.device``, a one-element tensor, NaN) is accepted or refused the same way everywhere:
+
+- numbers: Python and NumPy numbers are accepted, as PyTorch accepts them; so is a tensor holding
+  one real number (a loss read off a model); ``bool`` is refused where a number is meant;
+- devices: a name (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"auto"``) or a ``torch.device``, refused
+  at once when it does not exist on this machine ([`mlnotes.device.resolve_device`][]);
+- models: the layers whose training mode makes a loss random or changes the model when it is
+  evaluated (dropout, batch normalization that tracks running statistics) are named, with what to do.
+"""
 
 from __future__ import annotations
 
 import math
+import numbers
+import operator
 
+import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
+
+from mlnotes.device import resolve_device
+
+SEED_LIMIT = 2**63  # torch.Generator.manual_seed takes seeds below 2**64; NumPy's legacy seed 2**32
 
 
 def floating_tensor(name: str, value: object) -> Tensor:
@@ -35,18 +53,60 @@ def square_matrix(name: str, value: object) -> Tensor:
     return value
 
 
+def _is_bool(value: object) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
 def real(name: str, value: object) -> float:
-    """Return ``value`` as a float if it is an int or float (not a bool), else raise ``TypeError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """Return ``value`` as a float: a Python or NumPy real number, or a tensor holding one.
+
+    ``bool`` is refused (``True`` as a learning rate is a mistake, not 1.0); NaN and infinities pass,
+    for the caller's range check to reject with its own message.
+    """
+    if (
+        isinstance(value, Tensor)
+        and value.numel() == 1
+        and not value.is_complex()
+        and value.dtype != torch.bool
+    ):
+        return float(value.item())
+    if _is_bool(value) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     return float(value)
 
 
+def integer(name: str, value: object) -> int:
+    """Return ``value`` as an int: a Python or NumPy integer (not a bool, not a float like 3.0)."""
+    if (
+        isinstance(value, Tensor)
+        and value.numel() == 1
+        and not value.is_floating_point()
+        and not value.is_complex()
+    ):
+        if value.dtype != torch.bool:
+            return int(value.item())
+    if _is_bool(value) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    return operator.index(value)
+
+
 def positive_int(name: str, value: object) -> int:
-    """Return ``value`` if it is an int >= 1 (not a bool), else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
+    """Return ``value`` as an int if it is an integer >= 1 (Python or NumPy), else raise."""
+    try:
+        number = integer(name, value)
+    except TypeError:
+        raise ValueError(f"{name} must be a positive integer, got {type(value).__name__} {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be a positive integer, got {number}")
+    return number
+
+
+def seed(name: str, value: object) -> int:
+    """Return ``value`` as an int if it is a usable seed: an integer in [0, 2**63)."""
+    number = integer(name, value)
+    if not 0 <= number < SEED_LIMIT:
+        raise ValueError(f"{name} must be an integer in [0, 2**63), got {number}")
+    return number
 
 
 def nonnegative(name: str, value: object) -> float:
@@ -55,6 +115,41 @@ def nonnegative(name: str, value: object) -> float:
     if not 0.0 <= value < math.inf:
         raise ValueError(f"Invalid {name}: {value} (expected a finite number >= 0)")
     return float(value)
+
+
+def flag(name: str, value: object) -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (a NumPy bool too)."""
+    if not _is_bool(value):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def device(name: str, value: object) -> torch.device:
+    """A device that exists here, from a name or a ``torch.device`` ([`resolve_device`][])."""
+    if isinstance(value, torch.device):
+        return resolve_device(str(value))
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{name} must be a device name such as 'cpu' or a torch.device, got {type(value).__name__}"
+        )
+    try:
+        return resolve_device(value)
+    except ValueError as error:
+        if name == "device":  # the message already says "device ..."
+            raise
+        raise ValueError(f"{name}: {error}") from None
+
+
+def vector_dtype(name: str, value: object) -> torch.dtype:
+    """float32 or float64: the dtypes in which the eigenvalue routines keep their digits."""
+    if not isinstance(value, torch.dtype):
+        raise TypeError(f"{name} must be a torch.dtype (torch.float32 or torch.float64), got {value!r}")
+    if value not in (torch.float32, torch.float64):
+        raise ValueError(
+            f"{name} must be torch.float32 or torch.float64, got {value}: half precision keeps about "
+            "3 digits, too few for eigenvalues; compute on a float32 copy (model.float())"
+        )
+    return value
 
 
 def scalar_output(name: str, value: object) -> Tensor:
@@ -69,3 +164,65 @@ def scalar_output(name: str, value: object) -> Tensor:
     if not value.is_floating_point():
         raise TypeError(f"{name} must return a floating-point loss, got dtype {value.dtype}")
     return value
+
+
+def module(name: str, value: object) -> nn.Module:
+    """Return ``value`` if it is an ``nn.Module``."""
+    if not isinstance(value, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(value).__name__}")
+    return value
+
+
+def trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """The model's parameters with ``requires_grad``, all real floating point of one dtype and device."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    if not named:
+        raise ValueError("model has no trainable parameters (none with requires_grad=True)")
+    first_name, first = named[0]
+    for n, p in named:
+        if not p.is_floating_point():
+            raise TypeError(
+                f"model parameter {n!r} has dtype {p.dtype}: derivatives here are for real floating-point "
+                "parameters (a complex parameter can be split into two real ones)"
+            )
+        if p.dtype != first.dtype or p.device != first.device:
+            raise ValueError(
+                f"model parameters {first_name!r} ({first.dtype}, {first.device}) and {n!r} ({p.dtype}, "
+                f"{p.device}) differ in dtype or device: move the model with model.to(dtype, device)"
+            )
+    return named
+
+
+def stateful_layers(model: nn.Module) -> list[str]:
+    """The layers that make a forward pass random or change the model, each as ``layer 'name' (Type)``.
+
+    Dropout with ``p > 0`` in training mode draws random masks; batch normalization in training
+    mode that tracks running statistics updates them in place. Both ``torch.nn``'s layers and the
+    package's own ([`mlnotes.regularization.Dropout`][], [`mlnotes.batchnorm.BatchNorm`][]) count.
+    """
+    from mlnotes.batchnorm import BatchNorm
+    from mlnotes.regularization import Dropout
+
+    found = []
+    for layer_name, layer in model.named_modules():
+        if not layer.training:
+            continue
+        dropout = isinstance(layer, (nn.modules.dropout._DropoutNd, Dropout)) and layer.p > 0
+        norm = isinstance(layer, (nn.modules.batchnorm._NormBase, BatchNorm)) and bool(
+            layer.track_running_stats
+        )
+        if dropout or norm:
+            found.append(
+                f"layer {layer_name!r} ({type(layer).__name__})" if layer_name else type(layer).__name__
+            )
+    return found
+
+
+def eval_mode(model: nn.Module, what: str) -> None:
+    """Refuse a model whose forward pass is random or changes it, naming the layers and the cure."""
+    layers = stateful_layers(model)
+    if layers:
+        raise ValueError(
+            f"{what} needs a deterministic model that is not changed by a forward pass, but the model is "
+            f"in training mode with {', '.join(layers)}: call model.eval() first"
+        )

@@ -1,7 +1,12 @@
 """Device selection, the shared example flags and deterministic, atomic figure files."""
 
+import functools
+import importlib.util
 import os
+import time
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -18,7 +23,7 @@ def test_resolve_device(monkeypatch):
         resolve_device("cuda")
     with pytest.raises(ValueError, match="CUDA is not available"):
         resolve_device("cuda:1")
-    with pytest.raises(ValueError, match=r"device must be one of \('auto', 'cpu', 'cuda'\)"):
+    with pytest.raises(ValueError, match=r"device must be one of \('auto', 'cpu', 'cuda', 'mps'\)"):
         resolve_device("tpu")
     with pytest.raises(TypeError, match="device must be a string"):
         resolve_device(0)
@@ -68,3 +73,130 @@ def test_save_figure_leaves_the_old_file_when_writing_fails(tmp_path, monkeypatc
 def test_save_figure_rejects_unknown_formats(tmp_path):
     with pytest.raises(ValueError, match="path must end in one of"):
         save_figure(_figure(), tmp_path / "fig.gif")
+
+
+# ---------------------------------------------------------------- --seed and --out, checked before any work
+
+SEED_MAX = 4294967295  # np.random.seed takes [0, 2**32)
+
+
+@pytest.mark.parametrize("seed", ["0", "4294967295"])
+def test_seed_accepts_numpys_whole_range(tmp_path, seed):
+    args = parse_example_args(example_parser("test"), ["--seed", seed, "--out", str(tmp_path)])
+    assert args.seed == int(seed)
+    assert np.random.get_state()[1][0] == int(seed)  # NumPy's legacy generator got exactly this seed
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296", "18446744073709551616", "1.5", "seven"])
+def test_seed_outside_numpys_range_is_an_argparse_error(tmp_path, capsys, seed):
+    with pytest.raises(SystemExit) as exit_info:
+        parse_example_args(example_parser("test"), ["--seed", seed, "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert "--seed" in line and "2**32 - 1" in line and seed in line
+
+
+def _out_error(capsys, out) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        parse_example_args(example_parser("test"), ["--out", str(out)])
+    assert exit_info.value.code == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert "--out" in line
+    return line
+
+
+def test_out_that_is_a_file_or_below_one_is_refused(tmp_path, capsys):
+    file = tmp_path / "figures.svg"
+    file.write_text("keep", encoding="utf-8")
+    assert "is an existing file" in _out_error(capsys, file)
+    assert "which is a file" in _out_error(capsys, file / "sub" / "deeper")
+    assert file.read_text(encoding="utf-8") == "keep"
+    assert os.listdir(tmp_path) == ["figures.svg"]
+
+
+def test_out_that_cannot_be_written_is_refused_and_the_folders_made_for_the_check_are_removed(
+    tmp_path, capsys, monkeypatch
+):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("mlnotes.cli.tempfile.mkstemp", refuse)
+    line = _out_error(capsys, tmp_path / "new" / "figures")
+    assert "Permission denied" in line and str(tmp_path / "new" / "figures") in line
+    assert os.listdir(tmp_path) == [], "the folders created for the check were left behind"
+    assert "Permission denied" in _out_error(capsys, tmp_path)  # an existing folder, not writable
+
+
+def test_out_that_cannot_be_created_is_refused(tmp_path, capsys, monkeypatch):
+    real_mkdir = Path.mkdir
+
+    def mkdir(self, *args, **kwargs):
+        if self.name == "b":  # the first level is created, the second refused
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    assert "Permission denied" in _out_error(capsys, tmp_path / "a" / "b" / "c")
+    assert os.listdir(tmp_path) == []
+
+
+def test_out_check_leaves_nothing_behind_when_it_passes(tmp_path):
+    (tmp_path / "existing").mkdir()
+    args = parse_example_args(example_parser("test"), ["--out", str(tmp_path / "existing")])
+    assert args.out == tmp_path / "existing"
+    assert os.listdir(tmp_path / "existing") == [], "the write check left its file"
+    args = parse_example_args(example_parser("test"), ["--out", str(tmp_path / "new" / "figures")])
+    assert args.out == tmp_path / "new" / "figures"
+    assert os.listdir(tmp_path) == ["existing"]  # save_figure creates the folder when it writes
+    path = save_figure(_figure(), args.out / "fig.svg")
+    assert path.is_file()
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
+
+
+@functools.cache
+def _example(path: Path):
+    spec = importlib.util.spec_from_file_location(f"examples_under_test.{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_bad_flag_checks_cover_every_example_script():
+    names = {p.name for p in SCRIPTS}
+    assert "make_figures.py" in names and len(names) > 10, names
+
+
+BAD_FLAGS = {
+    "negative seed": (["--seed", "-1"], "--seed"),
+    "seed of 2**32": (["--seed", "4294967296"], "--seed"),
+    "out is a file": (["--out", "{file}"], "--out"),
+    "out below a file": (["--out", "{file}/sub"], "--out"),
+}
+
+
+@pytest.mark.parametrize("flags", list(BAD_FLAGS), ids=list(BAD_FLAGS))
+@pytest.mark.parametrize("script", SCRIPTS, ids=[p.stem for p in SCRIPTS])
+def test_every_example_refuses_bad_flags_before_computing_anything(
+    tmp_path, capsys, monkeypatch, script, flags
+):
+    main = _example(script).main
+    file = tmp_path / "taken.svg"
+    file.write_text("keep", encoding="utf-8")
+    extra, flag = BAD_FLAGS[flags]
+    argv = ["--quick", "--device", "cpu", "--out", str(tmp_path / "figures")]
+    argv += [a.format(file=file) for a in extra]  # a later --out wins
+    monkeypatch.chdir(tmp_path)  # a default --out would land here, not in the repository
+    start = time.perf_counter()
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    elapsed = time.perf_counter() - start
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    (line,) = [line for line in captured.err.splitlines() if "error:" in line]
+    assert flag in line
+    assert captured.out == "", f"{script.name} printed before its flags were checked"
+    assert elapsed < 2.0, f"{script.name} took {elapsed:.1f} s to refuse {argv}: it computed first"
+    assert os.listdir(tmp_path) == ["taken.svg"] and file.read_text(encoding="utf-8") == "keep"
