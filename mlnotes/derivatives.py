@@ -19,6 +19,14 @@ directional derivative of the gradient, $\mathbf{H}\mathbf{v} = \frac{d}{dt}\,\m
 (\boldsymbol\theta + t\mathbf{v})\big|_{t=0}$. [`hvp`][] computes it forward-over-reverse (a JVP
 of the gradient, ``torch.func``) or by differentiating $\mathbf{g}^\top\mathbf{v}$ a second time
 (double backward).
+
+**What they refuse.** The three functions need $L$ to be one fixed function of $\boldsymbol\theta$.
+A loss that draws random numbers (a model with dropout in training mode) or changes a tensor while
+it is evaluated (batch normalization in training mode updating its running statistics) has no
+fixed gradient or Hessian, so it is refused with a ``ValueError`` that says to call
+``model.eval()``, where ``torch.func`` would fail with a message about its transforms, or double
+backward would quietly return a random number and update the model. A ``theta`` or ``v`` with NaN
+or infinite entries, and a result that is not finite, are refused too.
 """
 
 from __future__ import annotations
@@ -38,18 +46,82 @@ HvpMethod = Literal["auto", "forward-over-reverse", "double-backward"]
 HVP_METHODS: tuple[str, ...] = ("auto", "forward-over-reverse", "double-backward")
 
 
-def _checked(loss_fn: object) -> LossFn:
-    """Wrap ``loss_fn`` so that a non-scalar or non-float loss fails with a clear message.
+def _rng_states() -> list[Tensor]:
+    states = [torch.random.get_rng_state()]
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        states += torch.cuda.get_rng_state_all()
+    return states
 
-    The check runs inside the ``torch.func`` transforms, so it costs no extra evaluation.
+
+def _checked(loss_fn: object) -> LossFn:
+    """Wrap ``loss_fn`` so that a loss without a fixed derivative fails with a clear message.
+
+    A non-scalar or non-float loss is refused, and so is a loss that draws random numbers (dropout in
+    training mode): its gradient and Hessian would change from call to call. The checks run inside
+    the ``torch.func`` transforms, so they cost no extra evaluation.
     """
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
 
     def checked(theta: Tensor) -> Tensor:
-        return _checks.scalar_output("loss_fn", loss_fn(theta))
+        before = _rng_states()
+        value = loss_fn(theta)
+        if any(not torch.equal(a, b) for a, b in zip(before, _rng_states(), strict=True)):
+            raise ValueError(_RANDOM)
+        return _checks.scalar_output("loss_fn", value)
 
     return checked
+
+
+_RANDOM = (
+    "loss_fn drew random numbers (dropout in training mode?), so it has no fixed gradient or Hessian: "
+    "call model.eval() first"
+)
+_TRANSFORM_ERRORS = {  # what torch.func says when a loss is not a pure function of theta
+    "randomness": _RANDOM,
+    "mutate a captured Tensor": (
+        "loss_fn changes a tensor in place while it is evaluated (batch normalization in training mode "
+        "updating its running statistics?): call model.eval() first, or use "
+        "HessianOperator(..., mode='train') for the Hessian with batch statistics"
+    ),
+}
+
+
+def _transform_error(error: RuntimeError) -> ValueError | None:
+    """The clear message for a ``torch.func`` error that means "the loss is not a pure function"."""
+    for marker, message in _TRANSFORM_ERRORS.items():
+        if marker in str(error):
+            return ValueError(message)
+    return None
+
+
+def _transformed(compute: Callable[[], Tensor], what: str) -> Tensor:
+    """Run a ``torch.func`` computation, translating its errors and refusing a non-finite result."""
+    try:
+        result = compute()
+    except RuntimeError as error:
+        clear = _transform_error(error)
+        if clear is None:
+            raise
+        raise clear from None
+    return _finite_result(result, what)
+
+
+def _finite_result(result: Tensor, what: str) -> Tensor:
+    if not bool(torch.isfinite(result).all()):
+        raise ValueError(
+            f"the {what} at theta is not finite (NaN or inf): loss_fn overflows or is undefined there; "
+            "check theta and the data for NaN or inf, or lower the learning rate that led there"
+        )
+    return result
+
+
+def _point(name: str, value: object) -> Tensor:
+    """A finite, non-empty 1-D floating-point vector, detached."""
+    value = _checks.vector(name, value).detach()
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    return value
 
 
 def gradient(loss_fn: LossFn, theta: Tensor) -> Tensor:
@@ -64,15 +136,17 @@ def gradient(loss_fn: LossFn, theta: Tensor) -> Tensor:
 
     Raises:
         TypeError: ``theta`` is not a floating-point tensor, or ``loss_fn`` is not callable.
-        ValueError: ``theta`` is not 1-D, or ``loss_fn`` does not return a scalar.
+        ValueError: ``theta`` is not 1-D or not finite, ``loss_fn`` does not return a scalar or is
+            not a pure function of ``theta`` (see the module notes), or the result is not finite.
 
     Examples:
         >>> import torch
         >>> gradient(lambda t: (t**2).sum(), torch.tensor([1.0, -2.0]))
         tensor([ 2., -4.])
     """
-    theta = _checks.vector("theta", theta)
-    return grad(_checked(loss_fn))(theta.detach())
+    theta = _point("theta", theta)
+    checked = _checked(loss_fn)
+    return _transformed(lambda: grad(checked)(theta), "gradient")
 
 
 def hessian(loss_fn: LossFn, theta: Tensor) -> Tensor:
@@ -90,7 +164,8 @@ def hessian(loss_fn: LossFn, theta: Tensor) -> Tensor:
 
     Raises:
         TypeError: ``theta`` is not a floating-point tensor, or ``loss_fn`` is not callable.
-        ValueError: ``theta`` is not 1-D, or ``loss_fn`` does not return a scalar.
+        ValueError: ``theta`` is not 1-D or not finite, ``loss_fn`` does not return a scalar or is
+            not a pure function of ``theta`` (see the module notes), or the result is not finite.
 
     Examples:
         >>> import torch
@@ -98,8 +173,9 @@ def hessian(loss_fn: LossFn, theta: Tensor) -> Tensor:
         tensor([[0., 1.],
                 [1., 0.]])
     """
-    theta = _checks.vector("theta", theta)
-    return _func_hessian(_checked(loss_fn))(theta.detach())
+    theta = _point("theta", theta)
+    checked = _checked(loss_fn)
+    return _transformed(lambda: _func_hessian(checked)(theta), "Hessian")
 
 
 def hvp(
@@ -132,15 +208,16 @@ def hvp(
 
     Raises:
         TypeError: ``theta`` or ``v`` is not a floating-point tensor.
-        ValueError: shapes or dtypes of ``theta`` and ``v`` differ, an unknown ``method``, or a
-            non-scalar loss.
+        ValueError: shapes or dtypes of ``theta`` and ``v`` differ, either is not finite, an unknown
+            ``method``, a non-scalar loss, a loss that is not a pure function of ``theta`` (see the
+            module notes; ``"auto"`` then does not fall back), or a result that is not finite.
 
     Examples:
         >>> import torch
         >>> hvp(lambda t: t[0] * t[1], torch.zeros(2), torch.tensor([1.0, 0.0]))
         tensor([0., 1.])
     """
-    theta = _checks.vector("theta", theta).detach()
+    theta = _point("theta", theta)
     v = _checks.floating_tensor("v", v).detach()
     if v.shape != theta.shape or v.dtype != theta.dtype:
         raise ValueError(
@@ -149,17 +226,23 @@ def hvp(
         )
     if method not in HVP_METHODS:
         raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
+    if not bool(torch.isfinite(v).all()):
+        raise ValueError("v contains NaN or infinite entries")
     checked = _checked(loss_fn)
     if method == "double-backward":
-        return _hvp_double_backward(checked, theta, v)
+        return _finite_result(_hvp_double_backward(checked, theta, v), "Hessian-vector product")
     try:
-        return jvp(grad(checked), (theta,), (v,))[1]
-    except (ValueError, TypeError):
-        raise  # our own argument checks: the fallback would only repeat them
-    except RuntimeError:
+        result = jvp(grad(checked), (theta,), (v,))[1]
+    except RuntimeError as error:
+        # a loss that is not a pure function of theta must not fall back to double backward, where
+        # it would run (and change the model, or draw random numbers) without complaint
+        clear = _transform_error(error)
+        if clear is not None:
+            raise clear from None
         if method == "forward-over-reverse":
             raise
-        return _hvp_double_backward(checked, theta, v)
+        result = _hvp_double_backward(checked, theta, v)
+    return _finite_result(result, "Hessian-vector product")
 
 
 def _hvp_double_backward(loss_fn: LossFn, theta: Tensor, v: Tensor) -> Tensor:
@@ -183,20 +266,26 @@ class ModuleLoss:
     the entries of ``theta`` (in the order of ``model.named_parameters()``). The model itself is not
     changed, so [`gradient`][], [`hessian`][] and [`hvp`][] apply to a network unchanged.
 
-    The model is called in the mode it is in. Put it in ``eval()`` mode before a Hessian analysis if
-    it has dropout or batch normalization, so that the loss is one deterministic function of
-    $\boldsymbol\theta$.
+    The model is called in the mode it is in, and that mode must make the loss one deterministic
+    function of $\boldsymbol\theta$ that leaves the model unchanged: a model in training mode with
+    dropout or with batch normalization that tracks running statistics is refused (call
+    ``model.eval()``; [`mlnotes.curvature.HessianOperator`][] offers the Hessian with batch statistics).
+    The check is made when the loss is built and again at every call, since the mode may change.
 
     Args:
-        model: the network; its parameters with ``requires_grad`` make up $\boldsymbol\theta$.
+        model: the network; its parameters with ``requires_grad`` make up $\boldsymbol\theta$; they
+            must share one real floating-point dtype and one device.
         loss_fn: ``loss_fn(outputs, targets)``, returning a 0-dim tensor (e.g. ``nn.MSELoss()``).
-        inputs: the batch fed to ``model``.
+        inputs: the batch fed to ``model``, at least one example, on the model's device; floating-point
+            inputs must have the model's dtype and be finite (integer inputs, e.g. token ids, pass).
         targets: the targets, with the same number of examples as ``inputs``.
 
     Raises:
-        TypeError: ``model`` is not an ``nn.Module``, ``loss_fn`` is not callable, or the data are
-            not tensors.
-        ValueError: the model has no trainable parameters, or inputs and targets differ in length.
+        TypeError: ``model`` is not an ``nn.Module``, ``loss_fn`` is not callable, the data are not
+            tensors, or floating-point inputs differ in dtype from the parameters.
+        ValueError: the model has no trainable parameters or is in a training mode that makes the
+            loss random or stateful, the data are empty, on another device, not finite, or inputs and
+            targets differ in length.
 
     Examples:
         >>> import torch
@@ -210,8 +299,7 @@ class ModuleLoss:
     def __init__(
         self, model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor], inputs: Tensor, targets: Tensor
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        model = _checks.module("model", model)
         if not callable(loss_fn):
             raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
         for name, value in (("inputs", inputs), ("targets", targets)):
@@ -222,9 +310,12 @@ class ModuleLoss:
                 "inputs and targets must hold the same number of examples (first dimension), "
                 f"got shapes {tuple(inputs.shape)} and {tuple(targets.shape)}"
             )
-        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-        if not named:
-            raise ValueError("model has no trainable parameters (none with requires_grad=True)")
+        if inputs.shape[0] == 0:
+            raise ValueError("inputs and targets hold no examples")
+        named = _checks.trainable(model)
+        first = named[0][1]
+        check_batch(inputs, targets, first.dtype, first.device, "")
+        _checks.eval_mode(model, "ModuleLoss")
         self.model = model
         self.loss_fn = loss_fn
         self.inputs = inputs
@@ -232,11 +323,11 @@ class ModuleLoss:
         self.names = [n for n, _ in named]
         self.shapes = [p.shape for _, p in named]
         self.sizes = [p.numel() for _, p in named]
-        self.dtype = named[0][1].dtype
+        self.dtype = first.dtype
 
     @property
     def num_parameters(self) -> int:
-        """$n$, the length of $\\boldsymbol\\theta$."""
+        """$n$, the length of $\boldsymbol\theta$."""
         return sum(self.sizes)
 
     @property
@@ -259,5 +350,28 @@ class ModuleLoss:
         return {n: p.view(s) for n, p, s in zip(self.names, pieces, self.shapes, strict=True)}
 
     def __call__(self, theta: Tensor) -> Tensor:
+        _checks.eval_mode(self.model, "ModuleLoss")
         outputs = functional_call(self.model, self.unflatten(theta), (self.inputs,))
         return self.loss_fn(outputs, self.targets)
+
+
+def check_batch(
+    inputs: Tensor, targets: Tensor, dtype: torch.dtype, device: torch.device, where: str
+) -> None:
+    """Refuse a batch that the model cannot take as it is: wrong dtype or device, or NaN/inf inputs.
+
+    ``where`` names the batch in the message (e.g. ``"batch 3 of data: "``).
+    """
+    for name, value in (("inputs", inputs), ("targets", targets)):
+        if value.device != device:
+            raise ValueError(
+                f"{where}{name} are on {value.device} but the model's parameters on {device}: "
+                f"move them with .to({str(device)!r})"
+            )
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{where}{name} contain NaN or infinite values: clean the data first")
+    if inputs.is_floating_point() and inputs.dtype != dtype:
+        raise TypeError(
+            f"{where}inputs have dtype {inputs.dtype} but the model's parameters {dtype}: convert the "
+            f"inputs (inputs.to({dtype})) or the model (model.to({inputs.dtype}))"
+        )
