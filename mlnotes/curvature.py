@@ -30,35 +30,70 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils import parameters_to_vector
+from torch.utils.data import Dataset, IterableDataset, TensorDataset
 
 from mlnotes import _checks
-from mlnotes.derivatives import HVP_METHODS, HvpMethod, ModuleLoss, gradient, hvp
+from mlnotes.batchnorm import BatchNorm
+from mlnotes.derivatives import HVP_METHODS, HvpMethod, ModuleLoss, check_batch, gradient, hvp
 
 MatVec = Callable[[Tensor], Tensor]
-Batch = tuple[Tensor, Tensor]
 MODES = ("eval", "train")
 WHICH = ("largest", "smallest", "both")
 
 
-def _batches(data: object) -> Callable[[], Iterable[Batch]]:
-    """A function that yields the (inputs, targets) batches of ``data`` afresh on every call."""
-    if isinstance(data, tuple) and len(data) == 2 and all(isinstance(t, Tensor) for t in data):
-        return lambda: [data]
+def _batches(data: object) -> Callable[[], Iterable[object]]:
+    """A function that yields the (inputs, targets) batches of ``data`` afresh on every call.
+
+    One-pass iterables (a generator, ``zip``, ``iter(...)``) and datasets that yield single examples
+    are refused: the operator walks over the data once per product, and a used-up iterator would
+    silently give a zero Hessian.
+    """
+    if isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, Tensor) for t in data):
+        return lambda: [tuple(data)]
+    if isinstance(data, TensorDataset) and len(data.tensors) == 2:
+        return lambda: [tuple(data.tensors)]
     if hasattr(data, "x") and hasattr(data, "y") and isinstance(data.x, Tensor):
         return lambda: [(data.x, data.y)]
-    if isinstance(data, Iterable) and not isinstance(data, (Tensor, str, bytes)):
+    if isinstance(data, (Dataset, IterableDataset)):
+        raise TypeError(
+            f"data is a {type(data).__name__}, which yields single examples: wrap it in "
+            "torch.utils.data.DataLoader(data, batch_size=...) to give the operator batches"
+        )
+    if isinstance(data, Iterable) and not isinstance(data, (Tensor, str, bytes, dict)):
+        if iter(data) is data:
+            raise TypeError(
+                f"data is a one-pass iterator ({type(data).__name__}), but the operator goes over the data "
+                "once per product: pass something that can be iterated again, e.g. list(data) or a DataLoader"
+            )
         return lambda: iter(data)
     raise TypeError(
-        "data must be an (inputs, targets) pair of tensors, a split with .x and .y, or an iterable of "
-        f"such pairs (e.g. a DataLoader), got {type(data).__name__}"
+        "data must be an (inputs, targets) pair of tensors, a split with .x and .y, a TensorDataset, or a "
+        f"re-iterable of such pairs (a list, a DataLoader), got {type(data).__name__}"
     )
+
+
+def _fingerprint(inputs: Tensor, targets: Tensor) -> tuple[float, ...]:
+    """What identifies a batch up to the order of its examples: its size and sums of its values."""
+    parts = [float(len(inputs))]
+    for value in (inputs, targets):
+        if value.is_complex() or value.dtype == torch.bool:
+            value = value.to(torch.float64) if value.dtype == torch.bool else torch.view_as_real(value)
+        parts += [float(value.sum(dtype=torch.float64)), float(value.abs().sum(dtype=torch.float64))]
+    return tuple(parts)
+
+
+def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Equal up to the rounding of summing the same numbers in another order."""
+    scale = 1e-9 * (abs(a[2]) + abs(a[4]) + 1.0)
+    pairs = zip(a, b, strict=True)
+    return len(a) == len(b) and all(math.isclose(x, y, rel_tol=1e-9, abs_tol=scale) for x, y in pairs)
 
 
 class HessianOperator:
@@ -70,11 +105,21 @@ class HessianOperator:
     size. $\boldsymbol\theta$ is the model's current trainable parameters, flattened in the order
     of ``model.named_parameters()``; the model is never changed.
 
+    **What it expects.** The data are walked over once per product (or once, with a cached graph),
+    so they must give the same examples on every pass: a one-pass iterator (a generator, ``zip``)
+    is refused rather than silently giving a zero Hessian after its first pass; so are data that
+    change between passes (random augmentation, a shuffling ``DataLoader`` with ``drop_last=True``,
+    or any shuffling in ``mode="train"``, where the batches themselves matter), found by comparing
+    each pass's sums with the first. Inputs are moved to the model's device; floating-point inputs
+    must have the parameters' dtype and be finite. The parameters must be real float32 or float64:
+    PyTorch would take float16 too, but half precision keeps about three digits, too few for
+    eigenvalues, so it is refused with the advice to analyze ``model.float()``.
+
     Args:
         model: the network.
         loss_fn: ``loss_fn(outputs, targets)``, the mean loss of a batch.
-        data: an ``(inputs, targets)`` pair, a split with ``.x`` and ``.y`` (``mlnotes.data``), or an
-            iterable of pairs that can be iterated again for every product (a ``DataLoader``).
+        data: an ``(inputs, targets)`` pair, a split with ``.x`` and ``.y`` (``mlnotes.data``), a
+            ``TensorDataset`` of two tensors, or a re-iterable of pairs (a list, a ``DataLoader``).
         method: how each batch's product is computed: ``"auto"`` (forward-over-reverse, falling back
             to double backward), ``"forward-over-reverse"`` or ``"double-backward"``.
         mode: ``"eval"`` (default) or ``"train"``: the module mode used for the products (see the
@@ -83,13 +128,17 @@ class HessianOperator:
             backward pass through it (double backward) instead of a forward pass, a gradient and
             its derivative. Faster for repeated products at the same parameters, at the memory
             cost of the graphs. The default, ``None``, caches when ``data`` is one batch and
-            ``method`` allows double backward. A cached graph is rebuilt when a parameter changes
-            (its version counter moves, as with every optimizer step).
+            ``method`` allows double backward. A cached graph is rebuilt whenever the parameters'
+            or buffers' values differ from those it was built at, however they were changed (an
+            optimizer step, ``vector_to_parameters``, an edit through ``p.data``).
 
     Raises:
-        TypeError: a wrong type for ``model``, ``loss_fn`` or ``data``.
-        ValueError: an unknown ``method`` or ``mode``, empty data, or ``mode="train"`` with active
-            dropout.
+        TypeError: a wrong type for ``model``, ``loss_fn`` or ``data`` (a one-pass iterator, a
+            dataset of single examples), or inputs of another dtype than the parameters.
+        ValueError: an unknown ``method`` or ``mode``, empty data, data with NaN or inf,
+            half-precision parameters, or ``mode="train"`` with active dropout. Later, at a
+            product: data that changed between passes, a changed set of trainable parameters,
+            parameters or a product that are not finite.
 
     Examples:
         >>> net = nn.Linear(2, 1, bias=False)
@@ -110,72 +159,134 @@ class HessianOperator:
         mode: Literal["eval", "train"] = "eval",
         cache_graph: bool | None = None,
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        model = _checks.module("model", model)
         if not callable(loss_fn):
             raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
         if method not in HVP_METHODS:
             raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if mode == "train" and any(
-            isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in model.modules()
-        ):
+        if cache_graph is not None:
+            cache_graph = _checks.flag("cache_graph", cache_graph)
+        named = _checks.trainable(model)
+        self.dtype, self.device = named[0][1].dtype, named[0][1].device
+        if self.dtype not in (torch.float32, torch.float64):
             raise ValueError(
-                "mode='train' with active dropout makes the loss random, so it has no Hessian; "
-                "use mode='eval' (dropout off)"
+                f"the model's parameters are {self.dtype}: half precision keeps about 3 digits, too few for "
+                "Hessian eigenvalues; analyze a float32 copy, copy.deepcopy(model).float()"
             )
-        named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-        if not named:
-            raise ValueError("model has no trainable parameters (none with requires_grad=True)")
         self.model, self.loss_fn, self.method, self.mode = model, loss_fn, method, mode
+        self._layout = [(n, p.shape) for n, p in named]
         # Products are taken on a stand-in with the model's structure; functional_call supplies the
         # parameters. In train mode it is a copy whose batch-norm layers keep no running statistics
-        # (torch.func.replace_all_batch_norm_modules_): they normalize with the batch's statistics,
-        # as in training, without the in-place buffer updates that torch.func cannot trace.
+        # (torch.func.replace_all_batch_norm_modules_, and the package's own BatchNorm told not to
+        # track): they normalize with the batch's statistics, as in training, without the in-place
+        # buffer updates that torch.func cannot trace and that would change the model.
         if mode == "train":
-            self._structure = copy.deepcopy(model)
+            self._structure = copy.deepcopy(model).train()
             torch.func.replace_all_batch_norm_modules_(self._structure)
+            for layer in self._structure.modules():
+                if isinstance(layer, BatchNorm):
+                    layer.track_running_stats = False
+            found = ", ".join(_checks.stateful_layers(self._structure))
+            if found:
+                raise ValueError(
+                    "mode='train' with active dropout makes the loss random, so it has no Hessian; "
+                    f"use mode='eval' (dropout off); found {found}"
+                )
         else:
             self._structure = model
         self._batches = _batches(data)
         self.num_parameters = sum(p.numel() for _, p in named)
-        self.dtype, self.device = named[0][1].dtype, named[0][1].device
-        if cache_graph is not None and not isinstance(cache_graph, bool):
-            raise TypeError(f"cache_graph must be True, False or None, got {type(cache_graph).__name__}")
-        self.size, batches = 0, 0
-        for batch in self._batches():
-            if not (isinstance(batch, (tuple, list)) and len(batch) == 2 and isinstance(batch[0], Tensor)):
-                raise TypeError(
-                    f"every batch of data must be an (inputs, targets) pair, got {type(batch).__name__}"
-                )
-            self.size += len(batch[0])
-            batches += 1
+        self._prints: list[tuple[float, ...]] = []
+        for index, (inputs, targets) in enumerate(self._pass(check=True)):
+            check_batch(inputs, targets, self.dtype, self.device, f"batch {index} of data: ")
+        self.size = int(sum(f[0] for f in self._prints))
         if self.size == 0:
             raise ValueError("data holds no examples")
         if cache_graph is None:
-            cache_graph = batches == 1 and method != "forward-over-reverse"
+            cache_graph = len(self._prints) == 1 and method != "forward-over-reverse"
         self.cache_graph = cache_graph
-        self._graphs: tuple[object, list[tuple[Tensor, Tensor, float]]] | None = None
+        self._graphs: tuple[Tensor, list[tuple[Tensor, Tensor, float]]] | None = None
+
+    def _pass(self, check: bool = False) -> Iterator[tuple[Tensor, Tensor]]:
+        """The non-empty batches of one pass over the data, on the model's device.
+
+        The first pass (``check=True``) records each batch's fingerprint; every later pass is
+        compared with it when it ends.
+        """
+        prints = []
+        for index, batch in enumerate(self._batches()):
+            if not (
+                isinstance(batch, (tuple, list))
+                and len(batch) == 2
+                and all(isinstance(t, Tensor) for t in batch)
+            ):
+                raise TypeError(
+                    "every batch of data must be an (inputs, targets) pair of tensors, "
+                    f"got {type(batch).__name__} "
+                    f"at batch {index}"
+                )
+            inputs, targets = batch
+            if inputs.dim() == 0 or targets.dim() == 0 or len(inputs) != len(targets):
+                raise ValueError(
+                    f"batch {index} of data: inputs and targets must hold the same number of examples, "
+                    f"got shapes {tuple(inputs.shape)} and {tuple(targets.shape)}"
+                )
+            if len(inputs) == 0:
+                continue
+            prints.append(_fingerprint(inputs, targets))
+            yield inputs.to(self.device), targets.to(self.device)
+        if check:
+            self._prints = prints
+            return
+        if len(prints) != len(self._prints):
+            raise ValueError(
+                f"data gave {len(prints)} batches on this pass but {len(self._prints)} on the first: "
+                "the data "
+                "must give the same examples on every pass (no random augmentation or drop_last with shuffle)"
+            )
+        if self.mode == "train":
+            same = all(_same(a, b) for a, b in zip(prints, self._prints, strict=True))
+            what = "the same batches on every pass in mode='train', where batch statistics depend on them "
+            what += "(use a DataLoader with shuffle=False)"
+        else:
+            same = _same(
+                tuple(map(sum, zip(*prints, strict=True))), tuple(map(sum, zip(*self._prints, strict=True)))
+            )
+            what = "the same examples on every pass (no random augmentation, no drop_last with shuffle)"
+        if not same:
+            raise ValueError(f"data changed between passes over it: the operator needs {what}")
 
     def _parameters(self) -> list[Tensor]:
-        return [p for p in self.model.parameters() if p.requires_grad]
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        if [(n, p.shape) for n, p in named] != self._layout:
+            raise ValueError(
+                "the model's trainable parameters changed since this operator was built (a layer frozen, "
+                "unfrozen or replaced): build a new HessianOperator"
+            )
+        return [p for _, p in named]
 
     @property
     def theta(self) -> Tensor:
         """The model's trainable parameters as one flat, detached vector."""
         return parameters_to_vector(self._parameters()).detach()
 
+    def _point(self) -> Tensor:
+        """theta, refused if it holds NaN or inf (a diverged model has no meaningful Hessian)."""
+        theta = self.theta
+        if not bool(torch.isfinite(theta).all()):
+            raise ValueError("the model's parameters contain NaN or infinite values (did training diverge?)")
+        return theta
+
     def _accumulate(self, per_batch: Callable[[ModuleLoss, Tensor, float], Tensor]) -> Tensor:
         """Sum over batches of ``per_batch(loss of the batch, theta, share of the examples)``."""
         was_training = self._structure.training
         self._structure.train(self.mode == "train")
         try:
-            theta, total = self.theta, None
-            for inputs, targets in self._batches():
-                loss = ModuleLoss(
-                    self._structure, self.loss_fn, inputs.to(self.device), targets.to(self.device)
-                )
+            theta, total = self._point(), None
+            for inputs, targets in self._pass():
+                loss = ModuleLoss(self._structure, self.loss_fn, inputs, targets)
                 part = per_batch(loss, theta, len(inputs) / self.size)
                 total = part if total is None else total + part
             return total
@@ -190,6 +301,8 @@ class HessianOperator:
                 f"v must be a vector of {self.num_parameters} entries of dtype {self.dtype}, "
                 f"got {v.numel()} of {v.dtype}"
             )
+        if not bool(torch.isfinite(v).all()):
+            raise ValueError("v contains NaN or infinite entries")
         v = v.to(self.device)
         if self.cache_graph:
             total = torch.zeros_like(v)
@@ -198,29 +311,45 @@ class HessianOperator:
                     (hv,) = torch.autograd.grad(g, leaf, grad_outputs=v, retain_graph=True, allow_unused=True)
                     if hv is not None:
                         total += weight * hv
-            return total
-        return self._accumulate(lambda loss, theta, weight: weight * hvp(loss, theta, v, method=self.method))
+        else:
+            total = self._accumulate(
+                lambda loss, theta, weight: weight * hvp(loss, theta, v, method=self.method)
+            )
+        if not bool(torch.isfinite(total).all()):
+            raise ValueError(
+                "the Hessian-vector product is not finite (NaN or inf): "
+                "the loss overflows at these parameters"
+            )
+        return total
 
-    def _version(self) -> tuple[tuple[int, int], ...]:
-        return tuple((id(p), p._version) for p in self._parameters())
+    def _state(self) -> Tensor:
+        """Every number the products depend on besides the data: parameters and floating buffers."""
+        buffers = [
+            b.detach().reshape(-1).to(self.dtype) for b in self._structure.buffers() if b.is_floating_point()
+        ]
+        return torch.cat([self._point(), *[b.to(self.device) for b in buffers]])
 
     def _cached_graphs(self) -> list[tuple[Tensor, Tensor, float]]:
-        """Per batch: a leaf copy of theta, the gradient with its graph, and the batch's weight."""
-        version = self._version()
-        if self._graphs is None or self._graphs[0] != version:
+        """Per batch: a leaf copy of theta, the gradient with its graph, and the batch's weight.
+
+        The graphs are rebuilt when the parameters' or buffers' *values* differ from those they were
+        built at. Version counters would miss ``vector_to_parameters`` and edits through ``p.data``.
+        """
+        state = self._state()
+        if self._graphs is None or not torch.equal(self._graphs[0], state):
             self._graphs = None  # free the old graphs before building new ones
             graphs = []
 
             def build(loss: ModuleLoss, theta: Tensor, weight: float) -> Tensor:
                 leaf = theta.detach().clone().requires_grad_(True)
                 with torch.enable_grad():
-                    value = loss(leaf)
+                    value = _checks.scalar_output("loss_fn", loss(leaf))
                     (g,) = torch.autograd.grad(value, leaf, create_graph=True)
                 graphs.append((leaf, g, weight))
                 return value.detach().reshape(1)
 
             self._accumulate(build)
-            self._graphs = (version, graphs)
+            self._graphs = (state.clone(), graphs)
         return self._graphs[1]
 
     __call__ = matvec
@@ -228,7 +357,10 @@ class HessianOperator:
     def loss(self) -> float:
         """The mean loss over the data at the current parameters."""
         with torch.no_grad():
-            return float(self._accumulate(lambda loss, theta, weight: weight * loss(theta).reshape(1))[0])
+            value = float(self._accumulate(lambda loss, theta, weight: weight * loss(theta).reshape(1))[0])
+        if not math.isfinite(value):
+            raise ValueError(f"the loss is {value} at the current parameters")
+        return value
 
     def gradient(self) -> Tensor:
         """The gradient of the mean loss over the data, flattened like ``theta``."""
@@ -251,14 +383,45 @@ class LanczosResult:
     converged: bool
 
 
-def _check_matvec(matvec: object, n: object) -> int:
+def _check_matvec(
+    matvec: object, n: object, dtype: object, device: object
+) -> tuple[int, torch.dtype, torch.device]:
+    """Validate the operator and its dimension, and choose the vectors' dtype and device.
+
+    ``dtype`` and ``device`` default (``None``) to the operator's own (a [`HessianOperator`][] has
+    them), else float64 on the CPU. An operator that knows its dimension must agree with ``n``.
+    """
     if not callable(matvec):
         raise TypeError(f"matvec must be callable (a function v -> Av), got {type(matvec).__name__}")
-    return _checks.positive_int("n", n)
+    n = _checks.positive_int("n", n)
+    size = getattr(matvec, "num_parameters", None)
+    if isinstance(size, int) and size != n:
+        raise ValueError(f"n must be the operator's dimension, {size}, got {n}")
+    dtype = _checks.vector_dtype("dtype", getattr(matvec, "dtype", torch.float64) if dtype is None else dtype)
+    device = _checks.device("device", getattr(matvec, "device", "cpu") if device is None else device)
+    return n, dtype, device
+
+
+def _product(matvec: MatVec, v: Tensor, count: int) -> Tensor:
+    """``matvec(v)``, refused unless it is a finite vector shaped like ``v``."""
+    w = matvec(v)
+    if not isinstance(w, Tensor) or w.shape != v.shape:
+        shape = tuple(w.shape) if isinstance(w, Tensor) else type(w).__name__
+        raise ValueError(f"matvec must return a vector of length {v.numel()}, got {shape}")
+    if not bool(torch.isfinite(w).all()):
+        raise ValueError(
+            f"matvec returned NaN or inf at product {count + 1}: "
+            "check the data and the parameters for NaN or inf"
+        )
+    return w.to(v.dtype)
 
 
 def _lanczos_basis(
-    matvec: MatVec, q: Tensor, steps: int, stop: Callable[[Tensor, Tensor, float], bool] | None = None
+    matvec: MatVec,
+    q: Tensor,
+    steps: int,
+    stop: Callable[[Tensor, Tensor, float], bool] | None = None,
+    products_before: int = 0,
 ) -> tuple[Tensor, Tensor, Tensor, float]:
     """``steps`` Lanczos steps from the unit vector ``q`` with full re-orthogonalization.
 
@@ -274,9 +437,7 @@ def _lanczos_basis(
     m = steps
     last = 0.0
     for j in range(steps):
-        w = matvec(basis[j])
-        if w.shape != (n,):
-            raise ValueError(f"matvec must return a vector of length {n}, got shape {tuple(w.shape)}")
+        w = _product(matvec, basis[j], products_before + j)
         alpha[j] = torch.dot(w, basis[j])
         # full re-orthogonalization, twice ("twice is enough"), against every earlier vector; the first
         # pass makes a new vector (matvec's result may be the caller's), the second works in place
@@ -320,8 +481,8 @@ def lanczos(
     max_iter: int | None = None,
     tol: float = 1e-6,
     seed: int = 0,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str = "cpu",
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
 ) -> LanczosResult:
     r"""Extreme eigenvalues and eigenvectors of a symmetric operator by the Lanczos method.
 
@@ -344,16 +505,20 @@ def lanczos(
         max_iter: the most products to use (default $\min(n, \max(4k + 40, 100))$).
         tol: relative residual tolerance, $> 0$.
         seed: the seed of the random start vector.
-        dtype: the dtype of the vectors (that of the operator).
-        device: the device of the vectors.
+        dtype: the dtype of the vectors, float32 or float64 (default: the operator's ``dtype`` if it
+            has one, as a [`HessianOperator`][] does, else float64).
+        device: the device of the vectors (default: the operator's ``device``, else the CPU).
 
     Returns:
         A [`LanczosResult`][]: eigenvalues ascending ($k$, or $2k$ for ``"both"``; fewer only if
-        the Krylov space closed first), eigenvectors as columns.
+        the Krylov space closed first, which makes them exact), eigenvectors as columns.
 
     Raises:
-        TypeError: ``matvec`` is not callable.
-        ValueError: ``n``, ``k``, ``max_iter`` or ``tol`` out of range, or an unknown ``which``.
+        TypeError: ``matvec`` is not callable, or ``dtype`` is not a dtype.
+        ValueError: ``n``, ``k``, ``max_iter`` (fewer than the eigenvalues asked for) or ``tol`` out
+            of range, an unknown ``which``, a ``dtype`` other than float32/float64, a device this
+            machine lacks, an ``n`` that differs from the operator's, or a product that is not a
+            finite vector of length ``n`` (NaN in the data or the parameters).
 
     Examples:
         >>> a = torch.diag(torch.arange(1.0, 11.0, dtype=torch.float64))
@@ -361,7 +526,7 @@ def lanczos(
         >>> r.eigenvalues.round(decimals=8)
         tensor([ 1.,  2.,  9., 10.], dtype=torch.float64)
     """
-    n = _check_matvec(matvec, n)
+    n, dtype, device = _check_matvec(matvec, n, dtype, device)
     k = _checks.positive_int("k", k)
     if k > n:
         raise ValueError(f"k must be at most n = {n}, got {k}")
@@ -370,7 +535,16 @@ def lanczos(
     tol = _checks.real("tol", tol)
     if not 0.0 < tol < 1.0:
         raise ValueError(f"tol must be in (0, 1), got {tol}")
-    steps = min(n, max(4 * k + 40, 100)) if max_iter is None else _checks.positive_int("max_iter", max_iter)
+    seed = _checks.seed("seed", seed)
+    wanted_count = min(n, 2 * k if which == "both" else k)
+    if max_iter is None:
+        steps = max(4 * k + 40, 100)
+    else:
+        steps = _checks.positive_int("max_iter", max_iter)
+        if steps < wanted_count:
+            raise ValueError(
+                f"max_iter must be at least the number of eigenvalues asked for, {wanted_count}, got {steps}"
+            )
     steps = min(steps, n)
 
     def wanted(values: Tensor) -> Tensor:
@@ -391,7 +565,7 @@ def lanczos(
         return bool((res <= tol * values.abs().max().clamp_min(1e-300)).all())
 
     def done(alpha: Tensor, beta: Tensor, last: float) -> bool:
-        if alpha.numel() < min(n, 2 * k if which == "both" else k):
+        if alpha.numel() < wanted_count:
             return False
         values, _, res = residuals(alpha, beta, last)
         return met(values, res)
@@ -411,14 +585,25 @@ def hutchinson_trace(
     *,
     samples: int = 100,
     seed: int = 0,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str = "cpu",
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
 ) -> tuple[float, float]:
     r"""Hutchinson's estimate of $\operatorname{tr}A$ and its standard error.
 
     For $\mathbf{z}$ with independent entries $\pm1$ (equally likely),
     $\mathbb{E}[\mathbf{z}^\top A\mathbf{z}] = \sum_i A_{ii}\,\mathbb{E}[z_i^2] = \operatorname{tr}A$;
     the estimate is the mean of ``samples`` such products.
+
+    Args:
+        matvec: $\mathbf{v}\mapsto A\mathbf{v}$ (e.g. a [`HessianOperator`][]).
+        n: the dimension.
+        samples: how many random vectors, at least 1.
+        seed: the seed of the random vectors.
+        dtype: float32 or float64 (default: the operator's ``dtype``, else float64).
+        device: the device of the vectors (default: the operator's ``device``, else the CPU).
+
+    Raises:
+        TypeError, ValueError: as for [`lanczos`][].
 
     Returns:
         ``(estimate, standard_error)``; the standard error is that of the mean of the samples
@@ -429,13 +614,13 @@ def hutchinson_trace(
         >>> hutchinson_trace(lambda v: a @ v, 3, samples=5)   # diagonal: every sample is exact
         (6.0, 0.0)
     """
-    n = _check_matvec(matvec, n)
+    n, dtype, device = _check_matvec(matvec, n, dtype, device)
     samples = _checks.positive_int("samples", samples)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(_checks.seed("seed", seed))
     values = []
-    for _ in range(samples):
+    for count in range(samples):
         z = _rademacher(n, gen, dtype, device)
-        values.append(float(torch.dot(z, matvec(z))))
+        values.append(float(torch.dot(z, _product(matvec, z, count))))
     mean = math.fsum(values) / samples
     if samples == 1:
         return mean, math.nan
@@ -473,8 +658,8 @@ def spectral_density(
     sigma: float | None = None,
     points: int = 1000,
     seed: int = 0,
-    dtype: torch.dtype = torch.float64,
-    device: torch.device | str = "cpu",
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
 ) -> SpectralDensity:
     r"""The density of the eigenvalues of a symmetric operator, by stochastic Lanczos quadrature.
 
@@ -494,8 +679,11 @@ def spectral_density(
         sigma: the smoothing width (default: 1% of the range of all nodes).
         points: grid points, spread over the nodes' range plus $5\sigma$ on each side.
         seed: the seed of the random start vectors.
-        dtype: the dtype of the vectors (that of the operator).
-        device: the device of the vectors.
+        dtype: float32 or float64 (default: the operator's ``dtype``, else float64).
+        device: the device of the vectors (default: the operator's ``device``, else the CPU).
+
+    Raises:
+        TypeError, ValueError: as for [`lanczos`][]; also ``steps`` above ``n`` or a bad ``sigma``.
 
     Examples:
         $\operatorname{tr}A/4 = 8/4$ and $\operatorname{tr}A^2/4 = (1 + 4 + 4 + 25)/4$, exactly, since
@@ -506,17 +694,23 @@ def spectral_density(
         >>> round(d.expectation(lambda t: t), 6), round(d.expectation(lambda t: t**2), 6)
         (2.0, 8.5)
     """
-    n = _check_matvec(matvec, n)
+    n, dtype, device = _check_matvec(matvec, n, dtype, device)
     steps = _checks.positive_int("steps", steps)
     if steps > n:
         raise ValueError(f"steps must be at most n = {n}, got {steps}")
     runs = _checks.positive_int("runs", runs)
     points = _checks.positive_int("points", points)
+    if sigma is not None:
+        sigma = _checks.real("sigma", sigma)
+        if not 0.0 < sigma < math.inf:
+            raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
     nodes, weights = [], []
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(_checks.seed("seed", seed))
+    products = 0
     for _ in range(runs):
         q = _rademacher(n, gen, dtype, device) / math.sqrt(n)
-        _, alpha, beta, _ = _lanczos_basis(matvec, q, steps)
+        _, alpha, beta, _ = _lanczos_basis(matvec, q, steps, products_before=products)
+        products += alpha.numel()
         values, vectors = torch.linalg.eigh(_tridiagonal(alpha, beta))
         nodes.append(values.cpu())
         weights.append((vectors[0] ** 2).cpu())
@@ -524,10 +718,6 @@ def spectral_density(
     lo, hi = float(everything.min()), float(everything.max())
     if sigma is None:
         sigma = max(0.01 * (hi - lo), 1e-12)
-    else:
-        sigma = _checks.real("sigma", sigma)
-        if not 0.0 < sigma < math.inf:
-            raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
     grid = torch.linspace(lo - 5 * sigma, hi + 5 * sigma, points, dtype=torch.float64)
     density = torch.zeros_like(grid)
     for t, w in zip(nodes, weights, strict=True):
