@@ -111,7 +111,7 @@ class ThresholdProblem:
         noise = _checks.real("noise", noise)
         if not 0.0 <= noise <= 0.5:
             raise ValueError(f"noise must be in [0, 0.5], got {noise}")
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_checks.seed("seed", seed))
         x = rng.uniform(0.0, 1.0, size)
         y = (x >= 0.5) ^ (rng.uniform(size=size) < noise)
         return cls(x, y.astype(float), np.linspace(0.0, 1.0, num_hypotheses))
@@ -134,7 +134,7 @@ class ThresholdProblem:
         n = _checks.positive_int("n", n)
         eps = _epsilon(eps)
         trials = _checks.positive_int("trials", trials)
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_checks.seed("seed", seed))
         errors, truth = self.errors(), self.all_losses()
         bad, start = 0, 0
         chunk = max(1, 20_000_000 // (n * self.num_hypotheses))  # at most 2e7 numbers at a time

@@ -157,12 +157,21 @@ class EarlyStopping:
         self.bad_checks = 0
 
     def step(self, val_loss: float, model: nn.Module) -> bool:
-        """Record one validation loss; ``True`` means: stop now."""
+        """Record one validation loss; ``True`` means: stop now.
+
+        ``val_loss`` is a number (Python, NumPy, or a one-element tensor). NaN or inf means the model
+        diverged, and is refused with a ``ValueError`` rather than counted as a check without
+        improvement: a diverged model is not one to wait for.
+        """
         val_loss = _checks.real("val_loss", val_loss)
-        if math.isnan(val_loss):
-            raise ValueError("val_loss is NaN: the model diverged; stop and restore the best state")
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        model = _checks.module("model", model)
+        if not math.isfinite(val_loss):
+            saved = (
+                "restore() loads the best state seen"
+                if self.best_state is not None
+                else "no state is saved yet"
+            )
+            raise ValueError(f"val_loss is {val_loss}: the model diverged; stop training ({saved})")
         if val_loss < self.best_loss - self.min_delta:
             self.best_loss, self.best_epoch, self.bad_checks = val_loss, self.checks, 0
             self.best_state = copy.deepcopy(model.state_dict())
@@ -173,6 +182,9 @@ class EarlyStopping:
 
     def restore(self, model: nn.Module) -> None:
         """Load the best state seen into ``model``."""
+        model = _checks.module("model", model)
         if self.best_state is None:
-            raise RuntimeError("no validation loss recorded yet: call step() first")
+            raise ValueError(
+                "no validation loss recorded yet: call step(val_loss, model) after each epoch first"
+            )
         model.load_state_dict(self.best_state)

@@ -9,6 +9,7 @@ infinite it stops with [`TrainingDiverged`][], naming the epoch and the update.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from torch import Tensor, nn
 from tqdm import tqdm  # tqdm.auto warns "IProgress not found" in every lab notebook
 
 from mlnotes import _checks
-from mlnotes.data import Split
-from mlnotes.device import resolve_device
+from mlnotes.batchnorm import BatchNorm
+from mlnotes.data import Split, as_split
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -65,6 +66,23 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _mean_loss(loss_fn: object) -> LossFn:
+    """``loss_fn``, if it is callable and (for a loss module) returns the batch mean."""
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    reduction = getattr(loss_fn, "reduction", "mean")
+    if reduction != "mean":
+        raise ValueError(
+            f"loss_fn must return the mean loss of a batch, but it has reduction={reduction!r}: "
+            "use reduction='mean' (the default)"
+        )
+    return loss_fn
+
+
+def _has_batch_norm(model: nn.Module) -> bool:
+    return any(isinstance(m, (nn.modules.batchnorm._BatchNorm, BatchNorm)) for m in model.modules())
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -76,10 +94,21 @@ def evaluate(
 ) -> tuple[float, float]:
     """Mean loss and accuracy of a classifier on ``split`` (evaluation mode, no gradients).
 
-    The model's train/eval mode is restored afterwards.
+    ``split`` is anything [`mlnotes.data.as_split`][] takes: a ``Split``, an ``(inputs, targets)``
+    pair of tensors, a ``TensorDataset``. The loss of each batch is ``loss_fn``'s batch mean times
+    the batch size, so any loss that returns a batch mean works (``F.cross_entropy``,
+    ``nn.CrossEntropyLoss()``). The model's train/eval mode is restored afterwards.
+
+    Raises:
+        TypeError, ValueError: a bad ``split`` (or one holding NaN or inf), ``loss_fn`` (not
+            callable, or a loss module with
+            ``reduction`` other than ``"mean"``), ``batch_size`` or ``device``.
     """
+    model = _checks.module("model", model)
+    split = _finite("split", as_split("split", split))
+    loss_fn = _mean_loss(loss_fn)
     batch_size = _checks.positive_int("batch_size", batch_size)
-    device = resolve_device(device) if isinstance(device, str) else device
+    device = _checks.device("device", device)
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
@@ -88,11 +117,49 @@ def evaluate(
             x = split.x[start : start + batch_size].to(device)
             y = split.y[start : start + batch_size].to(device)
             logits = model(x)
-            total_loss += float(loss_fn(logits, y, reduction="sum"))
+            loss = _checks.scalar_output("loss_fn", loss_fn(logits, y))
+            total_loss += float(loss) * len(y)
             correct += int((logits.argmax(dim=1) == y).sum())
     finally:
         model.train(was_training)
+    if not math.isfinite(total_loss):
+        raise ValueError(
+            f"the loss on split is {total_loss}: the model's outputs are not finite (did training diverge?)"
+        )
     return total_loss / len(split), correct / len(split)
+
+
+def _finite(name: str, split: Split) -> Split:
+    """Refuse NaN or inf in a split: they would surface later as a diverged loss, or a NaN metric."""
+    for part, value in (("inputs", split.x), ("targets", split.y)):
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{name} {part} contain NaN or infinite values: clean the data first")
+    return split
+
+
+def _check_optimizer(optimizer: object, model: nn.Module) -> torch.optim.Optimizer:
+    """The optimizer, if every parameter it updates is one of the model's and some are trainable."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    own = {id(p) for p in model.parameters()}
+    held = [p for group in optimizer.param_groups for p in group["params"]]
+    foreign = sum(id(p) not in own for p in held)
+    if foreign:
+        raise ValueError(
+            f"optimizer updates {foreign} of its {len(held)} parameter tensors that are not the model's, "
+            "so training would not change the model: create it from model.parameters()"
+        )
+    if not any(p.requires_grad for p in held):
+        raise ValueError("optimizer holds none of the model's trainable parameters (requires_grad=True)")
+    return optimizer
+
+
+def _batch_bounds(n: int, batch_size: int, batch_norm: bool) -> list[int]:
+    """Where the batches of an epoch start and end; a lone last example joins the batch before."""
+    bounds = [*range(0, n, batch_size), n]
+    if batch_norm and len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
+        del bounds[-2]
+    return bounds
 
 
 def train(
@@ -117,16 +184,23 @@ def train(
     descent. The model is moved to ``device`` first; create the optimizer before or after, its
     parameters are the same objects.
 
+    A model with batch normalization cannot train on a batch of one example (its variance is 0):
+    such a model needs ``batch_size >= 2``, and when the last batch of an epoch would hold a single
+    example, that example joins the batch before it.
+
     Args:
         model: maps a batch of ``data.x`` to logits.
-        optimizer: any ``torch.optim.Optimizer`` over ``model``'s parameters.
-        data: the training split.
+        optimizer: any ``torch.optim.Optimizer`` over ``model``'s parameters (all of them or some:
+            frozen layers may be left out, but a parameter of another model is refused).
+        data: the training split: a ``Split``, an ``(inputs, targets)`` pair of tensors or a
+            ``TensorDataset`` ([`mlnotes.data.as_split`][]); not a ``DataLoader``, since ``train``
+            draws the batches itself.
         epochs: passes over ``data``, at least 1.
         batch_size: examples per update, at least 1.
-        val: evaluated after every epoch if given.
-        loss_fn: ``loss_fn(logits, targets)``, mean over the batch; must accept ``reduction="sum"``
-            for evaluation (as ``torch.nn.functional`` losses do).
-        device: ``"auto"``, ``"cpu"``, ``"cuda"`` or a ``torch.device``.
+        val: evaluated after every epoch if given (the same kinds as ``data``).
+        loss_fn: ``loss_fn(logits, targets)``, the mean over the batch (a function such as
+            ``F.cross_entropy`` or a module such as ``nn.CrossEntropyLoss()``).
+        device: ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or a ``torch.device``.
         seed: seeds the shuffling.
         progress: show a progress bar over the epochs.
         check_every: look for a NaN or infinite loss every this many updates and at the end of an
@@ -134,20 +208,37 @@ def train(
 
     Raises:
         TrainingDiverged: the loss became NaN or infinite; the message names epoch and update.
-        ValueError: bad ``epochs``, ``batch_size`` or ``check_every``, or an empty ``data``.
+        TypeError: ``model``, ``optimizer``, ``data``, ``val`` or ``loss_fn`` of the wrong kind.
+        ValueError: bad ``epochs``, ``batch_size``, ``check_every``, ``seed`` or ``device`` (one
+            this machine lacks), empty ``data`` or ``val`` or ones holding NaN or inf, an optimizer
+            over other parameters, a
+            loss module that does not average, or ``batch_size=1`` with batch normalization.
     """
+    model = _checks.module("model", model)
+    optimizer = _check_optimizer(optimizer, model)
+    data = _finite("data", as_split("data", data))
+    val = None if val is None else _finite("val", as_split("val", val))
+    loss_fn = _mean_loss(loss_fn)
     epochs = _checks.positive_int("epochs", epochs)
     batch_size = _checks.positive_int("batch_size", batch_size)
     check_every = _checks.positive_int("check_every", check_every)
-    if len(data) == 0:
-        raise ValueError("data is empty")
-    device = resolve_device(device) if isinstance(device, str) else device
+    seed = _checks.seed("seed", seed)
+    progress = _checks.flag("progress", progress)
+    device = _checks.device("device", device)
+    n = len(data)
+    batch_norm = _has_batch_norm(model)
+    if batch_norm and min(batch_size, n) < 2:
+        raise ValueError(
+            "batch normalization needs at least 2 examples per batch in training, "
+            f"got batch_size={batch_size} "
+            f"and {n} examples: use batch_size >= 2"
+        )
     model.to(device)
     model.train()
     x_all, y_all = data.x.to(device), data.y.to(device)
     generator = torch.Generator().manual_seed(seed)
-    n = len(data)
-    per_epoch = -(-n // batch_size)
+    bounds = _batch_bounds(n, batch_size, batch_norm)
+    per_epoch = len(bounds) - 1
     history = History(device=str(device), batch_size=batch_size)
     bar = tqdm(
         range(1, epochs + 1), desc=f"batch {batch_size}", unit="epoch", disable=not progress, leave=False
@@ -159,9 +250,9 @@ def train(
         synchronize(device)
         start = time.perf_counter()
         for update in range(per_epoch):
-            index = order[update * batch_size : (update + 1) * batch_size]
+            index = order[bounds[update] : bounds[update + 1]]
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x_all[index]), y_all[index])
+            loss = _checks.scalar_output("loss_fn", loss_fn(model(x_all[index]), y_all[index]))
             loss.backward()
             optimizer.step()
             losses[update] = loss.detach()

@@ -143,10 +143,15 @@ def test_early_stopping_waits_for_patience_and_restores_the_best_weights():
 def test_early_stopping_errors():
     with pytest.raises(ValueError, match="patience"):
         EarlyStopping(patience=0)
-    with pytest.raises(RuntimeError, match="step"):
+    with pytest.raises(ValueError, match="step"):
         EarlyStopping().restore(nn.Linear(1, 1))
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="val_loss is nan: the model diverged"):
         EarlyStopping().step(float("nan"), nn.Linear(1, 1))
+    stopper = EarlyStopping(patience=1)
+    stopper.step(1.0, nn.Linear(1, 1))
+    with pytest.raises(ValueError, match=r"val_loss is inf: .*restore\(\) loads the best state"):
+        stopper.step(float("inf"), nn.Linear(1, 1))
+    assert stopper.best_loss == 1.0 and stopper.bad_checks == 0  # the refused value was not counted
 
 
 @pytest.mark.parametrize(

@@ -196,7 +196,7 @@ def test_bad_arguments(kwargs, message):
 def test_empty_data_and_missing_cuda():
     model = toy_model()
     opt = GradientDescent(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="data is empty"):
+    with pytest.raises(ValueError, match="data holds no examples"):
         train(model, opt, Split(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)), epochs=1, batch_size=1)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="cuda"):
