@@ -18,13 +18,32 @@ for x, y in batches:
 A schedule is any function of the step $t = 0, 1, 2, \dots$ that returns a learning rate, for
 example ``lr=lambda t: 0.1 / (t + 1) ** 0.5``. A number works with ``torch.optim.lr_scheduler`` as
 well, which rewrites ``group["lr"]``; a schedule passed as ``lr`` should not be combined with one.
+
+Hyperparameters are Python or NumPy numbers (a one-element tensor too, as PyTorch allows), and
+they are checked wherever they come from: the constructor, a parameter group, a value edited in
+``group[...]`` before a ``step()``. Beyond the formulas, these optimizers differ from
+``torch.optim`` in what they accept and how they compute:
+
+- refused here, accepted by PyTorch: ``eps = 0`` (a zero gradient entry would give 0/0), a
+  momentum of 1 or more (``torch.optim.SGD`` takes any momentum >= 0), a NaN learning rate;
+- a ``step()`` checks every group's hyperparameters, every learning rate $\eta^t$ and the
+  gradients' layout before it changes anything: when it raises, no parameter and no state moved;
+- float16 and bfloat16 parameters are computed in float32: the state is kept in float32 and the
+  result is rounded to the parameter's dtype. ``torch.optim`` computes in the parameter's dtype,
+  where $\epsilon = 10^{-8}$ rounds to 0 and a zero gradient entry turns Adam's update into NaN.
+
+A complex parameter is optimized as its real view, its real and imaginary parts as two real
+parameters (the squares of Adagrad, RMSProp and Adam are taken per part), exactly as
+``torch.optim`` does; its state has that real shape ``(..., 2)``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from contextlib import contextmanager
+from itertools import chain
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -34,43 +53,125 @@ from torch.optim.optimizer import ParamsT
 from mlnotes import _checks
 
 LearningRate = float | Callable[[int], float]
+Check = Callable[[object], object]
+
+
+def _number_lr(lr: object) -> float:
+    """A learning rate that is a number: finite and >= 0 (NaN too is refused; torch.optim allows it)."""
+    try:
+        value = _checks.real("lr", lr)
+    except TypeError:
+        raise TypeError(
+            f"lr must be a real number or a callable schedule t -> lr, got {type(lr).__name__}"
+        ) from None
+    if not 0.0 <= value < math.inf:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    return value
 
 
 def check_lr(lr: object) -> LearningRate:
     """Validate a learning rate: a finite number >= 0, or a callable schedule of the step."""
-    if callable(lr):
-        return lr
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
-        raise TypeError(f"lr must be a real number or a callable schedule t -> lr, got {type(lr).__name__}")
-    if not (0.0 <= lr < math.inf):  # also rejects NaN, which torch.optim lets through
-        raise ValueError(f"Invalid learning rate: {lr}")
-    return float(lr)
+    return lr if callable(lr) else _number_lr(lr)
+
+
+def _unit_interval(name: str, value: object, message: str) -> float:
+    """A float in [0, 1); ``message`` is PyTorch's wording for the error."""
+    value = _checks.real(name, value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(message.format(value))
+    return value
+
+
+def _epsilon(eps: object) -> float:
+    eps = _checks.real("eps", eps)
+    if not 0.0 < eps < math.inf:  # PyTorch accepts 0; here the denominator must stay positive
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    return eps
+
+
+def _momentum(momentum: object) -> float:
+    return _unit_interval("momentum", momentum, "Invalid momentum value: {}")
+
+
+def _alpha(alpha: object) -> float:
+    return _unit_interval("alpha", alpha, "Invalid alpha value: {}")
+
+
+def _betas(betas: object) -> tuple[float, float]:
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    beta1 = _unit_interval("betas[0]", betas[0], "Invalid beta parameter at index 0: {}")
+    beta2 = _unit_interval("betas[1]", betas[1], "Invalid beta parameter at index 1: {}")
+    return beta1, beta2
+
+
+def _bias_correction(value: object) -> bool:
+    return _checks.flag("bias_correction", value)
+
+
+@contextmanager
+def _prefixed(where: str):
+    """Put ``where`` (which parameter group) in front of a ``TypeError``/``ValueError`` raised inside."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        error.args = (f"{where}{error}",)
+        raise
+
+
+def _real(tensor: Tensor) -> Tensor:
+    """A complex tensor as its real view, shape ``(..., 2)``, as torch.optim treats it; others as they are."""
+    return torch.view_as_real(tensor) if tensor.is_complex() else tensor
+
+
+def _low_precision(tensor: Tensor) -> bool:
+    """float16, bfloat16 (and the real view of a complex32): computed in float32 here."""
+    return _real(tensor).dtype.itemsize < 4
 
 
 class LectureOptimizer(Optimizer):
     r"""The skeleton every ``mlnotes`` optimizer shares.
 
-    Subclasses validate their own hyperparameters, pass them to ``__init__`` as ``defaults`` and
-    implement ``_update(param, grad, state, group, lr, t)``, which changes ``param`` in place for
-    step ``t`` (0 for the first update of that parameter) with learning rate ``lr`` $=\eta^t$.
+    A subclass declares its hyperparameters once, as ``hyperparameters``: a mapping from each name
+    to the check that validates it and returns the value to use. The same checks run on the
+    constructor's arguments, on every parameter group (those given as dicts and those added with
+    ``add_param_group``), and at every ``step`` on the values then in ``group[...]``, so a value
+    edited by hand after construction is refused too. Keys without a check (``weight_decay``, say)
+    are left alone, as ``torch.optim`` leaves them. The subclass implements
+    ``_update(param, grad, state, group, lr, t)``, which changes ``param`` in place for step ``t``
+    (0 for the first update of that parameter) with learning rate ``lr`` $=\eta^t$.
+
+    ``step`` first checks everything (hyperparameters, every learning rate $\eta^t$, sparse
+    gradients); a step that fails changes no parameter and no state. Then ``_update`` only ever
+    sees real tensors: a complex parameter as its real view, and a float16 or bfloat16 parameter
+    as a float32 copy, with float32 state, whose result is rounded back into the parameter.
 
     Args:
         params: parameters or parameter groups, as for any ``torch.optim.Optimizer``.
         lr: $\eta$, a finite number >= 0, or a schedule: a callable ``t -> lr`` of the step.
-        defaults: the optimizer's other hyperparameters.
+        defaults: the optimizer's other hyperparameters, by name.
 
     Raises:
-        TypeError: ``lr`` is neither a real number nor callable.
-        ValueError: ``lr`` is negative, infinite or NaN ("Invalid learning rate: ..."), or a
-            schedule returns such a value at some step.
+        TypeError: ``lr`` is neither a real number nor callable, or another hyperparameter has the
+            wrong type.
+        ValueError: ``lr`` is negative, infinite or NaN ("Invalid learning rate: ..."), a schedule
+            returns such a value at some step, or another hyperparameter is out of range. Errors
+            about a parameter group name it ("param group 1: Invalid epsilon value: 0.0").
     """
 
+    hyperparameters: ClassVar[dict[str, Check]] = {}
+
     def __init__(self, params: ParamsT, lr: LearningRate, defaults: dict[str, Any]):
-        super().__init__(params, {"lr": check_lr(lr), **defaults})
+        super().__init__(params, self._checked({"lr": lr, **defaults}))
+
+    def _checked(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A copy of ``values`` with every hyperparameter that has a check replaced by its checked value."""
+        checks = {"lr": check_lr, **self.hyperparameters}
+        return {name: checks[name](value) if name in checks else value for name, value in values.items()}
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        if "lr" in param_group:
-            param_group["lr"] = check_lr(param_group["lr"])
+        with _prefixed(f"param group {len(self.param_groups)}: "):
+            param_group.update(self._checked(param_group))
         super().add_param_group(param_group)
 
     @staticmethod
@@ -78,14 +179,41 @@ class LectureOptimizer(Optimizer):
         """$\\eta^t$ of one parameter group: the number itself, or the schedule evaluated at ``t``."""
         lr = group["lr"]
         if not callable(lr):
-            return check_lr(lr)
+            return _number_lr(lr)
         value = lr(t)
-        if isinstance(value, Tensor) and value.numel() == 1:
-            value = value.item()
         try:
-            return check_lr(value)
+            return _number_lr(value)
         except (TypeError, ValueError) as error:
             raise ValueError(f"the learning-rate schedule returned {value!r} at step {t}: {error}") from None
+
+    def _plan(self) -> list[tuple[Tensor, dict[str, Any], float, int]]:
+        """``(param, checked group, lr, t)`` of every update of this step, all checked before any is made."""
+        plan = []
+        for i, group in enumerate(self.param_groups):
+            where = f"param group {i}: "
+            params = [p for p in group["params"] if p.grad is not None]
+            if any(p.grad.is_sparse for p in params):
+                raise TypeError(
+                    f"{where}{type(self).__name__} does not support sparse gradients: use dense ones "
+                    "(e.g. nn.Embedding(..., sparse=False))"
+                )
+            steps = [self.state.get(p, {}).get("step", 0) for p in params]
+            with _prefixed(where):
+                group = self._checked(group)
+                rates = {t: self.learning_rate(group, t) for t in set(steps)}
+            plan += [(p, group, rates[t], t) for p, t in zip(params, steps, strict=True)]
+        return plan
+
+    def _apply(self, param: Tensor, group: dict[str, Any], lr: float, t: int) -> None:
+        """``_update`` on real tensors: the real view of a complex parameter, float32 for half precision."""
+        theta, grad, state = _real(param), _real(param.grad), self.state[param]
+        if _low_precision(param):
+            theta32 = theta.float()
+            self._update(theta32, grad.float(), state, group, lr, t)
+            theta.copy_(theta32)  # rounded to the parameter's dtype
+        else:
+            self._update(theta, grad, state, group, lr, t)
+        state["step"] = t + 1
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float, t: int) -> None:
         raise NotImplementedError
@@ -97,17 +225,23 @@ class LectureOptimizer(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if param.grad.is_sparse:
-                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
-                state = self.state[param]
-                t = state.get("step", 0)
-                self._update(param, param.grad, state, group, self.learning_rate(group, t), t)
-                state["step"] = t + 1
+        for update in self._plan():
+            self._apply(*update)
         return loss
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """As ``torch.optim``'s, but the float32 state of a half-precision parameter stays float32.
+
+        (PyTorch casts floating-point state to the parameter's dtype when it loads it.)
+        """
+        super().load_state_dict(state_dict)
+        saved = chain.from_iterable(g["params"] for g in state_dict["param_groups"])
+        params = chain.from_iterable(g["params"] for g in self.param_groups)
+        for key, param in zip(saved, params, strict=True):
+            if _low_precision(param) and key in state_dict["state"]:
+                for name, value in state_dict["state"][key].items():
+                    if isinstance(value, Tensor) and value.is_floating_point():
+                        self.state[param][name] = value.to(device=param.device, dtype=torch.float32)
 
 
 class GradientDescent(LectureOptimizer):
@@ -175,10 +309,9 @@ class Momentum(LectureOptimizer):
         0.54
     """
 
+    hyperparameters: ClassVar[dict[str, Check]] = {"momentum": _momentum}
+
     def __init__(self, params: ParamsT, lr: LearningRate = 0.01, momentum: float = 0.9):
-        momentum = _checks.real("momentum", momentum)
-        if not (0.0 <= momentum < 1.0):
-            raise ValueError(f"Invalid momentum value: {momentum}")
         super().__init__(params, lr, {"momentum": momentum})
 
     def _update(self, param, grad, state, group, lr, t):
@@ -187,21 +320,6 @@ class Momentum(LectureOptimizer):
         m = state["m"]
         m.mul_(group["momentum"]).add_(grad, alpha=-lr)
         param.add_(m)
-
-
-def _unit_interval(name: str, value: object, message: str) -> float:
-    """A float in [0, 1); ``message`` is PyTorch's wording for the error."""
-    value = _checks.real(name, value)
-    if not (0.0 <= value < 1.0):
-        raise ValueError(message.format(value))
-    return value
-
-
-def _epsilon(eps: object) -> float:
-    eps = _checks.real("eps", eps)
-    if not (0.0 < eps < math.inf):  # PyTorch accepts 0; here the denominator must stay positive
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    return eps
 
 
 class Adagrad(LectureOptimizer):
@@ -226,8 +344,10 @@ class Adagrad(LectureOptimizer):
         eps: $\epsilon > 0$, added to $\sigma^t$ (PyTorch also allows 0).
     """
 
+    hyperparameters: ClassVar[dict[str, Check]] = {"eps": _epsilon}
+
     def __init__(self, params: ParamsT, lr: LearningRate = 0.01, eps: float = 1e-10):
-        super().__init__(params, lr, {"eps": _epsilon(eps)})
+        super().__init__(params, lr, {"eps": eps})
 
     def _update(self, param, grad, state, group, lr, t):
         if "sum_sq" not in state:
@@ -257,12 +377,13 @@ class RMSProp(LectureOptimizer):
         params: parameters or parameter groups.
         lr: $\eta$, a finite number >= 0 or a schedule ``t -> lr``.
         alpha: $\alpha \in [0, 1)$, the weight of the past.
-        eps: $\epsilon > 0$, added to $\sigma^t$.
+        eps: $\epsilon > 0$, added to $\sigma^t$ (PyTorch also allows 0).
     """
 
+    hyperparameters: ClassVar[dict[str, Check]] = {"alpha": _alpha, "eps": _epsilon}
+
     def __init__(self, params: ParamsT, lr: LearningRate = 0.01, alpha: float = 0.99, eps: float = 1e-8):
-        alpha = _unit_interval("alpha", alpha, "Invalid alpha value: {}")
-        super().__init__(params, lr, {"alpha": alpha, "eps": _epsilon(eps)})
+        super().__init__(params, lr, {"alpha": alpha, "eps": eps})
 
     def _update(self, param, grad, state, group, lr, t):
         if "sq_avg" not in state:
@@ -304,9 +425,15 @@ class Adam(LectureOptimizer):
         params: parameters or parameter groups.
         lr: $\eta$, a finite number >= 0 or a schedule ``t -> lr``.
         betas: $(\beta_1, \beta_2)$, each in $[0, 1)$.
-        eps: $\epsilon > 0$.
-        bias_correction: divide by $1-\beta^{t+1}$ (default) or not.
+        eps: $\epsilon > 0$ (PyTorch also allows 0).
+        bias_correction: divide by $1-\beta^{t+1}$ (default) or not; ``True`` or ``False``.
     """
+
+    hyperparameters: ClassVar[dict[str, Check]] = {
+        "betas": _betas,
+        "eps": _epsilon,
+        "bias_correction": _bias_correction,
+    }
 
     def __init__(
         self,
@@ -316,15 +443,7 @@ class Adam(LectureOptimizer):
         eps: float = 1e-8,
         bias_correction: bool = True,
     ):
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        beta1 = _unit_interval("betas[0]", betas[0], "Invalid beta parameter at index 0: {}")
-        beta2 = _unit_interval("betas[1]", betas[1], "Invalid beta parameter at index 1: {}")
-        if not isinstance(bias_correction, bool):
-            raise TypeError(f"bias_correction must be True or False, got {bias_correction!r}")
-        super().__init__(
-            params, lr, {"betas": (beta1, beta2), "eps": _epsilon(eps), "bias_correction": bias_correction}
-        )
+        super().__init__(params, lr, {"betas": betas, "eps": eps, "bias_correction": bias_correction})
 
     def _update(self, param, grad, state, group, lr, t):
         if "m" not in state:

@@ -11,6 +11,9 @@ opt = mlnotes.Adam(model.parameters(), lr=LinearWarmup(1e-3, warmup_steps=100))
 opt = torch.optim.Adam(model.parameters(), lr=schedule.base)
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda=schedule.factor)
 ```
+
+Rates and factors may be Python or NumPy numbers, step counts Python or NumPy integers; the step
+$t$ must be an integer >= 0 (a bool, or a float such as ``3.0``, is refused).
 """
 
 from __future__ import annotations
@@ -22,9 +25,14 @@ from mlnotes.optim import check_lr
 
 
 def _step(t: object) -> int:
-    if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+    """The step: a Python or NumPy integer >= 0 (a bool or a float such as 3.0 is refused)."""
+    try:
+        step = _checks.integer("t", t)
+    except TypeError:
+        step = -1
+    if step < 0:
         raise ValueError(f"the step t must be an integer >= 0, got {t!r}")
-    return t
+    return step
 
 
 def _base_lr(lr: object) -> float:
@@ -35,9 +43,10 @@ def _base_lr(lr: object) -> float:
 
 
 def _gamma(gamma: object) -> float:
-    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not (0.0 < gamma <= 1.0):
+    value = _checks.real("gamma", gamma)
+    if not 0.0 < value <= 1.0:
         raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
-    return float(gamma)
+    return value
 
 
 class Schedule:

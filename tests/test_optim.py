@@ -3,6 +3,7 @@
 import copy
 import math
 
+import numpy as np
 import pytest
 import torch
 from optim_cases import batches, one_param, optimizer_classes, small_net, trajectory
@@ -122,6 +123,7 @@ def test_torch_lr_scheduler_drives_a_numeric_lr():
 
 # ---------------------------------------------------------------- every optimizer converges
 
+
 def quadratic(p):
     return 0.5 * (p[0] ** 2 + 10 * p[1] ** 2)
 
@@ -239,3 +241,321 @@ def test_a_bad_lr_in_a_new_param_group_is_refused():
     opt = mo.GradientDescent(one_param(), lr=0.1)
     with pytest.raises(ValueError, match="Invalid learning rate: -2"):
         opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "lr": -2})
+
+
+# ---------------------------------------------------------------- complex parameters
+
+
+def _parts_loss(x, y):
+    """A loss of the real parts x and imaginary parts y, neither quadratic nor separable."""
+    return ((x - 1.0) ** 2 + 3.0 * (y + 0.5) ** 2 + x**2 * y**2).sum()
+
+
+def _run_complex(make, steps=8):
+    p = torch.tensor([1 + 1j, 0.5 - 2j, -0.3 + 0.2j], dtype=torch.complex128, requires_grad=True)
+    opt = make([p])
+    for _ in range(steps):
+        opt.zero_grad()
+        _parts_loss(p.real, p.imag).backward()
+        opt.step()
+    return p.detach()
+
+
+SAME_METHOD = {
+    # ours, and torch.optim's optimizer that computes the same method
+    "GradientDescent": (lambda p: mo.GradientDescent(p, lr=0.05), lambda p: torch.optim.SGD(p, lr=0.05)),
+    "Momentum": (
+        lambda p: mo.Momentum(p, lr=0.05, momentum=0.8),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8),
+    ),
+    "Adam": (lambda p: mo.Adam(p, lr=0.1), lambda p: torch.optim.Adam(p, lr=0.1, foreach=False)),
+    "Adam as RMSprop": (
+        lambda p: mo.Adam(p, lr=0.01, betas=(0.0, 0.9), bias_correction=False),
+        lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, foreach=False),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAME_METHOD))
+def test_complex_parameters_as_torch_optim_treats_them(name):
+    ours, theirs = SAME_METHOD[name]
+    torch.testing.assert_close(_run_complex(ours), _run_complex(theirs), rtol=0, atol=1e-13)
+
+
+def test_adam_on_a_complex_parameter_is_torch_adam_with_the_abs_squared_loss():
+    def run(cls):
+        p = torch.tensor([1 + 1j, 0.5 - 2j], requires_grad=True)
+        opt = cls([p], lr=0.1)
+        for _ in range(3):
+            opt.zero_grad()
+            (p.abs() ** 2).sum().backward()
+            opt.step()
+        return p.detach()
+
+    torch.testing.assert_close(run(mo.Adam), run(torch.optim.Adam))
+
+
+@pytest.mark.parametrize("name", sorted(optimizer_classes()))
+def test_a_complex_parameter_is_optimized_as_its_real_view(name):
+    cls = optimizer_classes()[name]
+    p = torch.tensor([1 + 1j, 0.5 - 2j, -0.3 + 0.2j], dtype=torch.complex128, requires_grad=True)
+    r = torch.view_as_real(p.detach()).clone().requires_grad_()  # the same numbers, shape (3, 2)
+    start = r.detach().clone()
+    opt_p, opt_r = cls([p], lr=0.02), cls([r], lr=0.02)
+    for _ in range(8):
+        for opt in (opt_p, opt_r):
+            opt.zero_grad()
+        _parts_loss(p.real, p.imag).backward()
+        _parts_loss(r[:, 0], r[:, 1]).backward()
+        opt_p.step()
+        opt_r.step()
+    torch.testing.assert_close(torch.view_as_real(p.detach()), r.detach(), rtol=0, atol=1e-15)
+    assert not torch.equal(r.detach(), start)
+
+
+# ---------------------------------------------------------------- every hyperparameter, every path
+
+BAD_HYPERPARAMETERS = [
+    # (optimizer, a bad setting, the error, its message)
+    ("GradientDescent", {"lr": -1}, ValueError, "Invalid learning rate: -1"),
+    (
+        "GradientDescent",
+        {"lr": "0.1"},
+        TypeError,
+        "lr must be a real number or a callable schedule t -> lr, got str",
+    ),
+    ("Momentum", {"momentum": 1.5}, ValueError, "Invalid momentum value: 1.5"),
+    ("Momentum", {"momentum": -0.1}, ValueError, "Invalid momentum value: -0.1"),
+    ("Adagrad", {"eps": 0.0}, ValueError, "Invalid epsilon value: 0.0"),
+    ("RMSProp", {"alpha": 1.0}, ValueError, "Invalid alpha value: 1.0"),
+    ("RMSProp", {"eps": math.nan}, ValueError, "Invalid epsilon value: nan"),
+    ("Adam", {"betas": (0.9, 1.5)}, ValueError, "Invalid beta parameter at index 1: 1.5"),
+    ("Adam", {"betas": 0.9}, TypeError, "betas must be a pair (beta1, beta2), got 0.9"),
+    ("Adam", {"eps": -1.0}, ValueError, "Invalid epsilon value: -1.0"),
+    ("Adam", {"bias_correction": 1}, TypeError, "bias_correction must be True or False, got 1"),
+]
+
+
+def _raises(error, message, call):
+    with pytest.raises(error) as caught:
+        call()
+    assert str(caught.value) == message and "\n" not in message
+    return caught
+
+
+@pytest.mark.parametrize(("name", "bad", "error", "message"), BAD_HYPERPARAMETERS)
+def test_a_bad_hyperparameter_is_refused_on_every_path(name, bad, error, message):
+    cls = optimizer_classes()[name]
+    _raises(error, message, lambda: cls(one_param(), **bad))
+    _raises(
+        error,
+        "param group 1: " + message,
+        lambda: cls([{"params": one_param()}, {"params": one_param(), **bad}]),
+    )
+    opt = cls(one_param())
+    _raises(error, "param group 1: " + message, lambda: opt.add_param_group({"params": one_param(), **bad}))
+    assert len(opt.param_groups) == 1
+    # edited by hand after construction: refused at step(), before the first group moved
+    first, second = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    opt = cls([{"params": [first]}, {"params": [second]}], lr=0.1)
+    opt.param_groups[1].update(bad)
+    (first.sum() + second.sum()).backward()
+    _raises(error, "param group 1: " + message, opt.step)
+    assert torch.equal(first.detach(), torch.ones(2)) and len(opt.state) == 0
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "bad"),
+    [
+        (mo.GradientDescent, torch.optim.SGD, {"lr": -1}),
+        (mo.Momentum, torch.optim.SGD, {"momentum": -0.1}),
+        (mo.Adam, torch.optim.Adam, {"betas": (0.9, 1.5)}),
+        (mo.Adam, torch.optim.Adam, {"eps": -1.0}),
+    ],
+)
+def test_a_param_group_is_refused_in_pytorchs_words_naming_the_group(ours, theirs, bad):
+    with pytest.raises(ValueError) as torch_error:
+        theirs(one_param(), **{"lr": 0.1, **bad})
+    opt = ours(one_param(), lr=0.1)
+    with pytest.raises(ValueError) as our_error:
+        opt.add_param_group({"params": one_param(), **bad})
+    assert str(our_error.value) == f"param group 1: {torch_error.value}"
+
+
+def test_keys_without_a_check_are_left_alone_as_torch_leaves_them():
+    group = {"params": one_param(), "weight_decay": 0.1, "note": "frozen"}
+    torch.optim.SGD(one_param(), lr=0.1).add_param_group(dict(group))
+    opt = mo.GradientDescent(one_param(), lr=0.1)
+    opt.add_param_group(group)
+    assert opt.param_groups[1]["weight_decay"] == 0.1 and opt.param_groups[1]["note"] == "frozen"
+
+
+@pytest.mark.parametrize("name", sorted(optimizer_classes()))
+def test_every_default_hyperparameter_has_a_check(name):
+    cls = optimizer_classes()[name]
+    assert set(cls(one_param()).defaults) == {"lr", *cls.hyperparameters}
+
+
+# ---------------------------------------------------------------- NumPy scalars and 0-dim tensors
+
+
+def run_net(make, steps=10):
+    net = small_net()
+    return trajectory(net, make(net.parameters()), batches(steps))
+
+
+def test_numpy_hyperparameters_are_accepted_as_torch_accepts_them():
+    kwargs = {"lr": np.float32(1e-2), "betas": (np.float64(0.9), 0.999), "eps": np.float32(1e-8)}
+    plain = {"lr": float(kwargs["lr"]), "betas": (0.9, 0.999), "eps": float(kwargs["eps"])}
+    theirs = run_net(lambda p: torch.optim.Adam(p, **kwargs, foreach=False))
+    torch.testing.assert_close(run_net(lambda p: mo.Adam(p, **kwargs)), theirs, rtol=0, atol=1e-13)
+    torch.testing.assert_close(run_net(lambda p: mo.Adam(p, **plain)), theirs, rtol=0, atol=1e-13)
+    momentum = {"lr": np.float32(0.25), "momentum": np.float64(0.9)}
+    torch.testing.assert_close(
+        run_net(lambda p: mo.Momentum(p, **momentum)),
+        run_net(lambda p: torch.optim.SGD(p, **momentum)),
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+@pytest.mark.parametrize(
+    "lr",
+    [
+        np.float32(0.25),
+        np.float64(0.25),
+        torch.tensor(0.25),
+        lambda t: np.float32(0.25),
+        lambda t: torch.tensor(0.25),
+    ],
+)
+def test_a_numpy_or_tensor_rate_and_a_schedule_returning_one(lr):
+    w = torch.tensor([1.0, -2.0], requires_grad=True)
+    opt = mo.GradientDescent([w], lr=lr)
+    (w**2).sum().backward()  # g = 2w, so w - 0.25 g = w / 2
+    opt.step()
+    assert w.detach().tolist() == [0.5, -1.0]
+
+
+@pytest.mark.parametrize("lr", [np.bool_(True), torch.tensor([0.1, 0.2]), torch.tensor(True)])
+def test_a_numpy_bool_or_a_tensor_of_several_numbers_is_not_a_rate(lr):
+    with pytest.raises(TypeError, match="lr must be a real number or a callable"):
+        mo.GradientDescent(one_param(), lr=lr)
+
+
+# ---------------------------------------------------------------- a failing step changes nothing
+
+
+def _snapshot(opt):
+    return [p.detach().clone() for g in opt.param_groups for p in g["params"]], copy.deepcopy(
+        opt.state_dict()
+    )
+
+
+def _assert_unchanged(opt, before):
+    params, saved = before
+    assert all(
+        torch.equal(a, p)
+        for a, p in zip(params, (p for g in opt.param_groups for p in g["params"]), strict=True)
+    )
+    state = opt.state_dict()["state"]
+    assert state.keys() == saved["state"].keys()
+    for key, entries in saved["state"].items():
+        assert entries.keys() == state[key].keys()
+        for name, value in entries.items():
+            assert torch.equal(torch.as_tensor(value), torch.as_tensor(state[key][name]))
+
+
+class ScheduleFailure(Exception):
+    pass
+
+
+@pytest.mark.parametrize("fail_at", [0, 2])
+@pytest.mark.parametrize("bad", [math.nan, -1.0, "raise"])
+@pytest.mark.parametrize("name", sorted(optimizer_classes()))
+def test_a_step_whose_second_schedule_fails_changes_nothing(name, bad, fail_at):
+    def schedule(t):
+        if t < fail_at:
+            return 0.1
+        if bad == "raise":
+            raise ScheduleFailure(t)
+        return bad
+
+    first, second = torch.ones(3, requires_grad=True), torch.ones(2, requires_grad=True)
+    opt = optimizer_classes()[name]([{"params": [first], "lr": 0.1}, {"params": [second], "lr": schedule}])
+
+    def step():
+        opt.zero_grad()
+        ((first - 2) ** 2).sum().add(((second + 1) ** 2).sum()).backward()
+        opt.step()
+
+    for _ in range(fail_at):
+        step()
+    before = _snapshot(opt)
+    with pytest.raises(ScheduleFailure if bad == "raise" else ValueError) as caught:
+        step()
+    if bad != "raise":
+        assert str(caught.value).startswith(
+            f"param group 1: the learning-rate schedule returned {bad!r} at step {fail_at}"
+        )
+    _assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize("name", sorted(optimizer_classes()))
+def test_a_sparse_gradient_is_refused_before_any_update(name):
+    first, second = torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)
+    opt = optimizer_classes()[name]([{"params": [first]}, {"params": [second]}], lr=0.1)
+    first.grad = torch.ones(2)
+    second.grad = torch.ones(2).to_sparse()
+    before = _snapshot(opt)
+    with pytest.raises(TypeError, match=r"param group 1: .* does not support sparse gradients"):
+        opt.step()
+    _assert_unchanged(opt, before)
+
+
+# ---------------------------------------------------------------- half precision, in float32
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("name", sorted(optimizer_classes()))
+def test_half_precision_is_computed_in_float32_and_rounded(name, dtype):
+    """A zero gradient entry: eps rounds to 0 in half precision, 0 / 0 = NaN; not here.
+
+    The reference is the float32 computation with the parameter rounded to ``dtype`` after every
+    step (the parameter holds only half-precision values); the state stays float32 in both.
+    """
+    cls = optimizer_classes()[name]
+    half = torch.tensor([0.5, 2.0], dtype=dtype, requires_grad=True)
+    single = half.detach().float().requires_grad_()
+    opt_half, opt_single = cls([half], lr=0.01), cls([single], lr=0.01)
+    ulp = 2 * torch.finfo(dtype).eps  # the spacing of half-precision numbers in [2, 4)
+    for _ in range(5):
+        half.grad = torch.tensor([0.0, 1.0], dtype=dtype)
+        single.grad = torch.tensor([0.0, 1.0])
+        opt_half.step()
+        opt_single.step()
+        with torch.no_grad():
+            single.copy_(single.to(dtype))
+        assert torch.isfinite(half).all()
+        torch.testing.assert_close(half.detach().float(), single.detach(), rtol=0, atol=ulp)
+    assert half[0].item() == 0.5 and half[1].item() < 2.0  # the zero-gradient entry does not move
+    assert all(v.dtype == torch.float32 for v in opt_half.state[half].values() if isinstance(v, torch.Tensor))
+
+
+def test_half_precision_state_stays_float32_through_a_state_dict_round_trip():
+    def steps(p, opt, n):
+        for _ in range(n):
+            p.grad = torch.tensor([0.0, 1.0, 1e-4], dtype=torch.float16)
+            opt.step()
+
+    a = torch.tensor([0.5, 2.0, 1.0], dtype=torch.float16, requires_grad=True)
+    opt_a = mo.Adam([a], lr=0.01)
+    steps(a, opt_a, 3)
+    b = a.detach().clone().requires_grad_()
+    opt_b = mo.Adam([b], lr=0.01)
+    opt_b.load_state_dict(copy.deepcopy(opt_a.state_dict()))
+    assert opt_b.state[b]["v"].dtype == torch.float32
+    assert torch.equal(opt_b.state[b]["v"], opt_a.state[a]["v"])  # 1e-8 would round to 0 in float16
+    steps(a, opt_a, 3)
+    steps(b, opt_b, 3)
+    assert torch.equal(a, b) and torch.isfinite(b).all()

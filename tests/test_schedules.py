@@ -3,6 +3,7 @@
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -119,6 +120,10 @@ def test_cosine_holds_its_minimum_after_the_period_and_inverse_sqrt_by_hand():
         (lambda: StepDecay(0.1, 0), ValueError, "step_size must be a positive integer"),
         (lambda: StepDecay(0.1, 2.5), ValueError, "step_size must be a positive integer"),
         (lambda: StepDecay(0.1, 3, gamma=0.0), ValueError, r"gamma must be a number in \(0, 1\]"),
+        (lambda: StepDecay(0.1, 3, gamma=np.float64(1.5)), ValueError, r"gamma must be a number in \(0, 1\]"),
+        (lambda: StepDecay(0.1, 3, gamma="0.5"), TypeError, "gamma must be a real number, got str"),
+        (lambda: StepDecay(0.1, 3, gamma=True), TypeError, "gamma must be a real number, got bool"),
+        (lambda: StepDecay(0.1, np.float64(3.0)), ValueError, "step_size must be a positive integer"),
         (lambda: ExponentialDecay(0.1, gamma=1.5), ValueError, "gamma must be a number"),
         (lambda: LinearWarmup(0.1, 0), ValueError, "warmup_steps must be a positive integer"),
         (lambda: TransformerWarmup(0, 10), ValueError, "d_model must be a positive integer"),
@@ -132,7 +137,18 @@ def test_bad_arguments(make, error, message):
         make()
 
 
-@pytest.mark.parametrize("t", [-1, 1.5, True])
+@pytest.mark.parametrize("t", [-1, 1.5, 3.0, True, np.float64(3.0), np.bool_(True), np.int64(-2), "3"])
 def test_the_step_must_be_a_non_negative_integer(t):
     with pytest.raises(ValueError, match="the step t must be an integer >= 0"):
         ExponentialDecay(0.1, 0.9)(t)
+
+
+def test_numpy_arguments_and_steps_are_accepted():
+    base = float(np.float32(0.1))  # the float32 number nearest 0.1, as a Python float
+    sched = StepDecay(np.float32(0.1), np.int64(10), np.float64(0.5))
+    assert sched(np.int64(3)) == base and type(sched(np.int64(3))) is float
+    assert [sched(np.int64(t)) for t in (9, 10, 25)] == [base, base * 0.5, base * 0.25]
+    assert ExponentialDecay(np.float64(0.5), np.float32(0.5))(np.int32(3)) == 0.5 * 0.5**3
+    assert ExponentialDecay(0.5, 0.5)(torch.tensor(2)) == 0.5 * 0.5**2  # a one-element integer tensor
+    assert LinearWarmup(1.0, np.int64(4))(np.uint8(1)) == 0.5
+    assert CosineDecay(np.float64(1.0), np.int64(10), min_lr=np.float32(0.0))(5) == pytest.approx(0.5)
