@@ -4,16 +4,20 @@ The experiments default to [`load_digits`][]: 1,797 grey-scale 8x8 images of the
 ship inside scikit-learn, so nothing is downloaded. [`load_mnist`][] reads the 70,000 28x28 MNIST
 images from the four standard IDX files. It downloads them once into a cache folder, verifies
 every file's checksum, and fails with a clear message when it is offline and the files are not
-cached. [`read_idx`][] parses one IDX file (plain or gzip-compressed).
+cached. [`read_idx`][] parses one IDX file (plain or gzip-compressed). [`as_split`][] accepts the
+usual ways of holding a split of data (a pair of tensors, a ``TensorDataset``) as a [`Split`][].
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
+import re
 import struct
 import tempfile
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -23,6 +27,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import Tensor
+from torch.utils.data import DataLoader, TensorDataset
+
+from mlnotes import _checks
 
 # IDX type codes (third byte of the magic number) and the big-endian dtypes they stand for
 _IDX_DTYPES = {
@@ -46,6 +53,10 @@ MNIST_MIRRORS: tuple[str, ...] = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 DEFAULT_CACHE = Path(os.environ.get("MLNOTES_DATA", Path.home() / ".cache" / "mlnotes"))
+# A download's temporary file not written to for this long belongs to a run that was killed (a
+# running download writes every _BLOCK bytes it receives); a younger one may be another process's.
+STALE_AFTER_S = 3600.0
+_BLOCK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -74,12 +85,92 @@ class Dataset:
     num_classes: int
 
 
+def as_split(name: str, value: object) -> Split:
+    """``value`` as a [`Split`][]: the inputs and targets of a whole split of data, as two tensors.
+
+    Accepted: a [`Split`][]; an ``(inputs, targets)`` pair (tuple or list) of tensors; a
+    ``torch.utils.data.TensorDataset`` of two tensors; any object with tensor attributes ``.x`` and
+    ``.y``. Both must be tensors with the same first dimension (the number of examples, at least 1).
+    A ``Split`` is returned as it is; the tensors of the others are not copied or converted.
+
+    Raises:
+        TypeError: ``value`` is none of these (a ``DataLoader``, a [`Dataset`][] of three splits,
+            NumPy arrays), with the one-line message naming ``name`` and what to pass instead.
+        ValueError: the wrong number of tensors, a 0-dim tensor, no examples, or inputs and targets
+            of different lengths.
+
+    Examples:
+        >>> split = as_split("data", (torch.zeros(5, 3), torch.arange(5)))
+        >>> tuple(split.x.shape), len(split)
+        ((5, 3), 5)
+    """
+    if isinstance(value, Split):
+        x, y = value.x, value.y
+    elif isinstance(value, DataLoader):
+        raise TypeError(
+            f"{name} takes the whole split as tensors, (inputs, targets), not a DataLoader: the batches are "
+            "drawn by the function itself; pass the loader's TensorDataset (loader.dataset) or its tensors"
+        )
+    elif isinstance(value, Dataset):
+        raise TypeError(
+            f"{name} takes one split, got a Dataset of train/val/test splits: pass e.g. data.train"
+        )
+    elif isinstance(value, (tuple, list, TensorDataset)):
+        parts = value.tensors if isinstance(value, TensorDataset) else value
+        if len(parts) != 2:
+            kind = type(value).__name__
+            raise ValueError(f"{name} must hold two tensors, (inputs, targets), got a {kind} of {len(parts)}")
+        x, y = parts
+    elif hasattr(value, "x") and hasattr(value, "y"):
+        x, y = value.x, value.y
+    else:
+        raise TypeError(
+            f"{name} must be a Split, an (inputs, targets) pair of tensors, a TensorDataset of two "
+            f"tensors or an object with tensor attributes .x and .y, got {type(value).__name__}"
+        )
+    for part, tensor in (("inputs", x), ("targets", y)):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"{name}: the {part} must be a torch.Tensor, got {type(tensor).__name__}; "
+                "convert with torch.as_tensor"
+            )
+        if tensor.dim() == 0:
+            raise ValueError(f"{name}: the {part} are a 0-dim tensor; they need one entry per example")
+    if len(x) != len(y):
+        raise ValueError(
+            f"{name}: inputs and targets must have the same first dimension (one per example), "
+            f"got shapes {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+    if len(x) == 0:
+        raise ValueError(f"{name} holds no examples (first dimension 0): pass at least one")
+    return value if isinstance(value, Split) else Split(x, y)
+
+
+def _nonnegative_seed(name: str, value: object, limit: int | None = None) -> int:
+    """``value`` as an int >= 0 (and below ``limit`` if given): NumPy's default_rng takes any such."""
+    number = _checks.integer(name, value)
+    if number < 0 or (limit is not None and number >= limit):
+        upper = "" if limit is None else f" and below {limit}"
+        raise ValueError(f"{name} must be an integer >= 0{upper}, got {number}")
+    return number
+
+
+def _fraction(name: str, value: object) -> float:
+    try:
+        number = _checks.real(name, value)
+    except TypeError:
+        number = math.nan
+    if not 0.0 < number < 1.0:
+        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
+    return number
+
+
 def _split(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fraction: float, seed: int) -> Dataset:
     from sklearn.model_selection import train_test_split
 
-    for name, value in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
-            raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
+    val_fraction = _fraction("val_fraction", val_fraction)
+    test_fraction = _fraction("test_fraction", test_fraction)
+    seed = _nonnegative_seed("seed", seed, limit=2**32)  # scikit-learn's random_state: below 2**32
     if val_fraction + test_fraction >= 1.0:
         raise ValueError(
             f"val_fraction + test_fraction must be below 1, got {val_fraction} + {test_fraction}"
@@ -157,20 +248,44 @@ def _md5(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download(name: str, checksum: str, folder: Path, mirrors: Sequence[str]) -> Path:
+def _temp_prefix(name: str) -> str:
+    return f".{name}."
+
+
+def _remove_stale_temp_files(name: str, folder: Path) -> None:
+    """Remove the temporary files that killed downloads of ``name`` left in ``folder``.
+
+    Only names ``tempfile.mkstemp`` makes with our prefix (``.{name}.`` and 8 random characters)
+    count, and only files not written to for ``STALE_AFTER_S`` seconds:
+    a younger one may be the file of a download running in another process.
+    """
+    pattern = re.compile(re.escape(_temp_prefix(name)) + r"[a-z0-9_]{8}")
+    now = time.time()
+    for path in folder.iterdir():
+        if not pattern.fullmatch(path.name):
+            continue
+        try:
+            if path.is_file() and not path.is_symlink() and now - path.stat().st_mtime > STALE_AFTER_S:
+                path.unlink()
+        except OSError:  # removed meanwhile, or not ours to remove: the download does not need it gone
+            pass
+
+
+def _download(name: str, checksum: str, folder: Path, mirrors: Sequence[str], timeout: float) -> Path:
     target = folder / name
     if target.is_file():
         if _md5(target) == checksum:
             return target
         raise ValueError(f"{target}: cached file has MD5 {_md5(target)}, expected {checksum}; delete it")
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temp_files(name, folder)
     reasons = []
     for mirror in mirrors:
         url = mirror + name
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.")
-        try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
-                for block in iter(lambda: response.read(1 << 20), b""):
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=_temp_prefix(name))
+        try:  # the finally clause removes the temporary file on any exit, Ctrl-C and SystemExit too
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+                for block in iter(lambda: response.read(_BLOCK), b""):
                     out.write(block)
             got = _md5(Path(tmp))
             if got != checksum:
@@ -181,8 +296,7 @@ def _download(name: str, checksum: str, folder: Path, mirrors: Sequence[str]) ->
         except (urllib.error.URLError, OSError, ValueError) as error:
             reasons.append(f"{url}: {error}")
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            Path(tmp).unlink(missing_ok=True)
     raise RuntimeError(
         f"MNIST file {name} is not in {folder} and could not be downloaded:\n  "
         + "\n  ".join(reasons)
@@ -198,6 +312,7 @@ def load_mnist(
     seed: int = 0,
     mirrors: Sequence[str] = MNIST_MIRRORS,
     files: dict[str, str] | None = None,
+    timeout: float = 10.0,
 ) -> Dataset:
     """MNIST as flat float vectors in [0, 1]: training images split into train/val, and the test set.
 
@@ -206,19 +321,41 @@ def load_mnist(
         download: fetch missing files from ``mirrors``; if false, a missing file is an error.
         val_size: how many training images (chosen with ``seed``) become the validation split.
         seed: fixes the validation split.
-        mirrors: base URLs tried in order (any scheme ``urllib`` opens, ``file://`` included).
+        mirrors: base URLs tried in order (any scheme ``urllib`` opens, ``file://`` included); one
+            string is one mirror.
         files: file name to MD5 checksum, the four standard files by default.
+        timeout: seconds that each network operation (connecting, each read) may wait before the
+            mirror counts as unreachable and the next one is tried; a mirror that accepts the
+            connection and never answers costs this long, not forever.
+
+    A download goes to a temporary file in the cache folder that is renamed into place once its
+    checksum matches; an interrupted download (an error, Ctrl-C, ``SystemExit``) removes it, and the
+    next download of that file removes those that killed runs left behind.
 
     Raises:
         RuntimeError: a file is missing and cannot be downloaded (offline), with what to do.
-        ValueError: a checksum does not match, or a file is not valid IDX.
+        ValueError: a checksum does not match, a file is not valid IDX, or an argument is out of range.
+        TypeError: ``val_size``, ``seed`` or ``timeout`` is not a number of the right kind,
+            ``download`` is not a bool, or ``mirrors`` holds something other than strings.
     """
+    val_size = _checks.integer("val_size", val_size)
+    if val_size < 1:
+        raise ValueError(f"val_size must be at least 1, got {val_size}")
+    seed = _nonnegative_seed("seed", seed)
+    timeout = _checks.real("timeout", timeout)
+    if not 0.0 < timeout < math.inf:
+        raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout}")
+    download = _checks.flag("download", download)
+    if isinstance(mirrors, str):  # one URL, not a sequence of one-character mirrors
+        mirrors = (mirrors,)
+    if not all(isinstance(m, str) for m in mirrors):
+        raise TypeError(f"mirrors must be base URLs (strings), got {mirrors!r}")
     files = MNIST_FILES if files is None else files
     folder = Path(root if root is not None else DEFAULT_CACHE) / "mnist"
     paths = {}
     for name, checksum in files.items():
         if download:
-            paths[name] = _download(name, checksum, folder, mirrors)
+            paths[name] = _download(name, checksum, folder, mirrors, timeout)
         elif not (folder / name).is_file():
             raise RuntimeError(f"MNIST file {folder / name} is missing and download=False")
         elif _md5(folder / name) != checksum:

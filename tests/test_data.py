@@ -5,14 +5,20 @@ Nothing is downloaded: "mirrors" are file:// folders of small synthetic IDX file
 
 import gzip
 import hashlib
+import os
+import socket
 import struct
+import threading
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from torch.utils.data import DataLoader, TensorDataset
 
-from mlnotes.data import load_digits, load_mnist, read_idx
+from mlnotes.data import Split, as_split, load_digits, load_mnist, read_idx
 
 CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
 
@@ -171,3 +177,236 @@ def test_digits_split_is_fixed_by_the_seed():
 def test_digits_bad_fractions(val, test):
     with pytest.raises(ValueError, match="fraction"):
         load_digits(val_fraction=val, test_fraction=test)
+
+
+@pytest.mark.parametrize("kind", [np.float64, np.float32])
+def test_digits_fractions_and_seed_may_be_numpy_numbers(kind):
+    plain = load_digits(val_fraction=0.25, test_fraction=0.25, seed=3)  # 0.25 is exact in float32 too
+    numpy = load_digits(val_fraction=kind(0.25), test_fraction=kind(0.25), seed=np.int64(3))
+    for a, b in ((plain.train, numpy.train), (plain.val, numpy.val), (plain.test, numpy.test)):
+        assert torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
+
+
+@pytest.mark.parametrize("fraction", [float("nan"), np.float64("nan"), np.float32(1.5), np.bool_(True)])
+def test_digits_bad_numpy_fractions(fraction):
+    with pytest.raises(ValueError, match="val_fraction must be a number strictly between 0 and 1"):
+        load_digits(val_fraction=fraction)
+
+
+@pytest.mark.parametrize(
+    ("seed", "error"),
+    [(-1, ValueError), (2**32, ValueError), ("3", TypeError), (True, TypeError), (3.0, TypeError)],
+)
+def test_digits_bad_seeds_are_refused_with_the_argument_named(seed, error):
+    with pytest.raises(error, match="seed must be an integer") as info:
+        load_digits(seed=seed)
+    assert "\n" not in str(info.value)
+
+
+def test_digits_largest_seed_scikit_learn_takes():
+    assert len(load_digits(seed=2**32 - 1).train) == 1077
+
+
+# ---------------------------------------------------------------- MNIST arguments, timeouts, temporary files
+
+
+def test_mnist_val_size_and_seed_may_be_numpy_integers(tmp_path, mirror):
+    folder, files, _ = mirror
+    kwargs = {"mirrors": [folder.as_uri() + "/"], "files": files}
+    plain = load_mnist(tmp_path / "cache", val_size=10, seed=4, **kwargs)
+    numpy = load_mnist(tmp_path / "cache", val_size=np.int32(10), seed=np.uint64(4), **kwargs)
+    assert torch.equal(plain.val.x, numpy.val.x) and len(numpy.val) == 10
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"val_size": 10.0}, TypeError, "val_size must be an integer"),
+        ({"val_size": True}, TypeError, "val_size must be an integer"),
+        ({"val_size": 0}, ValueError, "val_size must be at least 1"),
+        ({"seed": -1}, ValueError, "seed must be an integer >= 0"),
+        ({"seed": "0"}, TypeError, "seed must be an integer"),
+        ({"timeout": 0}, ValueError, "timeout must be a finite number of seconds > 0"),
+        ({"timeout": -1.0}, ValueError, "timeout must be a finite number of seconds > 0"),
+        ({"timeout": float("nan")}, ValueError, "timeout must be a finite number of seconds > 0"),
+        ({"timeout": float("inf")}, ValueError, "timeout must be a finite number of seconds > 0"),
+        ({"timeout": "10"}, TypeError, "timeout must be a real number"),
+        ({"timeout": True}, TypeError, "timeout must be a real number"),
+    ],
+)
+def test_mnist_bad_arguments_are_refused_before_any_download(tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=message) as info:
+        load_mnist(tmp_path / "cache", mirrors=["http://192.0.2.1/"], **kwargs)  # never contacted
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "cache").exists()
+
+
+def test_mnist_timeout_may_be_a_numpy_float(tmp_path, mirror):
+    folder, files, _ = mirror
+    data = load_mnist(
+        tmp_path / "cache", mirrors=[folder.as_uri() + "/"], files=files, val_size=10, timeout=np.float32(2)
+    )
+    assert len(data.test) == 20
+
+
+@pytest.fixture
+def silent_server(monkeypatch):
+    """A TCP server on 127.0.0.1 that accepts connections and never answers; each connection is closed
+    after 5 s, so that a download without a timeout fails this test by its duration instead of hanging."""
+    for variable in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(variable, "*")  # straight to 127.0.0.1, whatever proxy the machine has
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.05)  # so that the thread sees the stop event
+    held, stop = [], threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except TimeoutError:
+                continue
+            timer = threading.Timer(5.0, connection.close)
+            timer.start()
+            held.append((connection, timer))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/"
+    stop.set()
+    thread.join(timeout=5)
+    server.close()
+    for connection, timer in held:
+        timer.cancel()
+        connection.close()
+
+
+def test_a_mirror_that_never_answers_costs_the_timeout_not_minutes(tmp_path, mirror, silent_server):
+    _, files, _ = mirror
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="could not be downloaded") as error:
+        load_mnist(tmp_path / "cache", mirrors=[silent_server, silent_server], files=files, timeout=0.2)
+    elapsed = time.perf_counter() - start
+    assert elapsed < 3.0, f"two silent mirrors took {elapsed:.1f} s at timeout=0.2"
+    assert str(error.value).count("timed out") == 2, str(error.value)
+    assert not list((tmp_path / "cache" / "mnist").iterdir())
+
+
+class _InterruptedResponse:
+    """A response that delivers one block and is then interrupted, as Ctrl-C or SIGTERM would."""
+
+    def __init__(self, exception):
+        self.exception, self.blocks = exception, 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self, size=-1):
+        self.blocks += 1
+        if self.blocks > 1:
+            raise self.exception
+        return b"partial data"
+
+
+@pytest.mark.parametrize("exception", [KeyboardInterrupt(), SystemExit(143)])
+def test_an_interrupted_download_leaves_no_temporary_file(tmp_path, mirror, monkeypatch, exception):
+    _, files, _ = mirror
+    seen = []
+
+    def urlopen(url, timeout):
+        seen.append(timeout)
+        return _InterruptedResponse(exception)
+
+    monkeypatch.setattr("urllib.request.urlopen", urlopen)
+    with pytest.raises(type(exception)):
+        load_mnist(tmp_path / "cache", mirrors=["http://192.0.2.1/"], files=files, timeout=3.5)
+    assert seen == [3.5]  # the timeout reaches urlopen
+    assert not list((tmp_path / "cache" / "mnist").iterdir()), "the partial download was left behind"
+
+
+def test_stale_temporary_files_of_killed_downloads_are_removed(tmp_path, mirror):
+    folder, files, _ = mirror
+    cache = tmp_path / "cache" / "mnist"
+    cache.mkdir(parents=True)
+    name = "train-images-idx3-ubyte.gz"
+    stale = cache / f".{name}.k1ll3d_x"  # what tempfile.mkstemp(prefix=f".{name}.") names a file
+    running = cache / f".{name}.runn1ng_"  # another process downloading right now
+    others = [cache / f".{name}.notes.txt", cache / ".README.k1ll3d_x", cache / f"{name}.k1ll3d_x"]
+    day_ago = time.time() - 86_400
+    for path in (stale, running, *others):
+        path.write_bytes(b"partial")
+        if path != running:
+            os.utime(path, (day_ago, day_ago))
+    load_mnist(tmp_path / "cache", mirrors=[folder.as_uri() + "/"], files=files, val_size=10)
+    assert not stale.exists()
+    assert running.exists() and all(path.exists() for path in others)
+
+
+# ---------------------------------------------------------------- as_split
+
+
+def _tensors(n=6):
+    return torch.arange(3.0 * n).reshape(n, 3), torch.arange(n) % 2
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x, y: (x, y),
+        lambda x, y: [x, y],
+        lambda x, y: TensorDataset(x, y),
+        lambda x, y: SimpleNamespace(x=x, y=y),
+    ],
+    ids=["tuple", "list", "TensorDataset", "attributes"],
+)
+def test_as_split_takes_the_usual_containers_without_copying(make):
+    x, y = _tensors()
+    split = as_split("data", make(x, y))
+    assert isinstance(split, Split) and len(split) == 6
+    assert split.x is x and split.y is y
+
+
+def test_as_split_returns_a_split_as_it_is():
+    split = Split(*_tensors())
+    assert as_split("data", split) is split
+
+
+def one_line(error) -> str:
+    text = str(error.value)
+    assert "\n" not in text
+    return text
+
+
+def test_as_split_explains_that_a_dataloader_is_not_a_split():
+    loader = DataLoader(TensorDataset(*_tensors()), batch_size=2)
+    with pytest.raises(TypeError) as error:
+        as_split("train_data", loader)
+    text = one_line(error)
+    assert text.startswith("train_data") and "DataLoader" in text and "(inputs, targets)" in text
+    assert len(as_split("train_data", loader.dataset)) == 6  # what the message suggests works
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "words"),
+    [
+        (load_digits(), TypeError, "data.train"),
+        ((np.zeros((4, 2)), np.zeros(4)), TypeError, "torch.as_tensor"),
+        ((torch.zeros(4, 2), [0, 1, 0, 1]), TypeError, "targets must be a torch.Tensor"),
+        ("inputs.npy", TypeError, "an (inputs, targets) pair"),
+        (torch.zeros(4, 2), TypeError, "an (inputs, targets) pair"),
+        ((torch.zeros(4, 2),), ValueError, "two tensors"),
+        ((torch.zeros(4, 2), torch.zeros(4), torch.zeros(4)), ValueError, "two tensors"),
+        (TensorDataset(torch.zeros(4, 2)), ValueError, "two tensors"),
+        ((torch.zeros(4, 2), torch.zeros(5)), ValueError, "same first dimension"),
+        ((torch.zeros(0, 2), torch.zeros(0)), ValueError, "no examples"),
+        ((torch.tensor(1.0), torch.zeros(1)), ValueError, "0-dim"),
+        (SimpleNamespace(x=torch.zeros(3, 2), y=None), TypeError, "targets must be a torch.Tensor"),
+    ],
+)
+def test_as_split_refuses_what_is_not_a_split_in_one_line_naming_the_argument(value, error, words):
+    with pytest.raises(error) as info:
+        as_split("val_data", value)
+    text = one_line(info)
+    assert text.startswith("val_data") and words in text, text
