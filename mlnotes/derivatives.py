@@ -327,7 +327,7 @@ class ModuleLoss:
 
     @property
     def num_parameters(self) -> int:
-        """$n$, the length of $\boldsymbol\theta$."""
+        r"""$n$, the length of $\boldsymbol\theta$."""
         return sum(self.sizes)
 
     @property
