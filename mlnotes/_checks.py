@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from mlnotes.device import resolve_device
 
+INT_LIMIT = 2**63  # the range of torch's int64
 SEED_LIMIT = 2**63  # torch.Generator.manual_seed takes seeds below 2**64; NumPy's legacy seed 2**32
 
 
@@ -72,11 +73,16 @@ def real(name: str, value: object) -> float:
         return float(value.item())
     if _is_bool(value) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond 1.8e308
+        raise ValueError(
+            f"{name} is too large to be a float, got an integer of {len(str(value))} digits"
+        ) from None
 
 
 def integer(name: str, value: object) -> int:
-    """Return ``value`` as an int: a Python or NumPy integer (not a bool, not a float like 3.0)."""
+    """Return ``value`` as an int: a Python or NumPy integer below 2**63 (not a bool, not 3.0)."""
     if (
         isinstance(value, Tensor)
         and value.numel() == 1
@@ -87,7 +93,10 @@ def integer(name: str, value: object) -> int:
             return int(value.item())
     if _is_bool(value) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
-    return operator.index(value)
+    number = operator.index(value)
+    if not -INT_LIMIT <= number < INT_LIMIT:  # no count, size or step in this package comes near
+        raise ValueError(f"{name} is out of range: {number} is beyond 2**63")
+    return number
 
 
 def positive_int(name: str, value: object) -> int:
@@ -173,8 +182,33 @@ def module(name: str, value: object) -> nn.Module:
     return value
 
 
+def materialized(model: nn.Module) -> nn.Module:
+    """Refuse a model whose parameters or buffers are on the ``meta`` device (shapes without values)."""
+    for n, t in (*model.named_parameters(), *model.named_buffers()):
+        if t.is_meta:
+            raise ValueError(
+                f"model tensor {n!r} is on the meta device, which holds shapes but no values: "
+                "materialize the model first, e.g. model.to_empty(device='cpu') and load its weights"
+            )
+    return model
+
+
+def mean_loss(name: str, loss_fn: object) -> object:
+    """``loss_fn``, if it is callable and (for a loss module, e.g. ``nn.MSELoss``) averages the batch."""
+    if not callable(loss_fn):
+        raise TypeError(f"{name} must be callable, got {type(loss_fn).__name__}")
+    reduction = getattr(loss_fn, "reduction", "mean")
+    if reduction != "mean":
+        raise ValueError(
+            f"{name} must return the mean loss of a batch, but it has reduction={reduction!r}: "
+            "use reduction='mean' (the default)"
+        )
+    return loss_fn
+
+
 def trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
     """The model's parameters with ``requires_grad``, all real floating point of one dtype and device."""
+    materialized(model)
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     if not named:
         raise ValueError("model has no trainable parameters (none with requires_grad=True)")

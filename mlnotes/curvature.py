@@ -160,8 +160,7 @@ class HessianOperator:
         cache_graph: bool | None = None,
     ) -> None:
         model = _checks.module("model", model)
-        if not callable(loss_fn):
-            raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+        loss_fn = _checks.mean_loss("loss_fn", loss_fn)
         if method not in HVP_METHODS:
             raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
         if mode not in MODES:
@@ -196,6 +195,12 @@ class HessianOperator:
                 )
         else:
             self._structure = model
+        # which examples share a batch matters in train mode, and in eval mode for batch norm that
+        # keeps no running statistics (it normalizes with the batch's even then)
+        self._batches_matter = mode == "train" or any(
+            isinstance(layer, (nn.modules.batchnorm._BatchNorm, BatchNorm)) and not layer.track_running_stats
+            for layer in model.modules()
+        )
         self._batches = _batches(data)
         self.num_parameters = sum(p.numel() for _, p in named)
         self._prints: list[tuple[float, ...]] = []
@@ -246,10 +251,10 @@ class HessianOperator:
                 "the data "
                 "must give the same examples on every pass (no random augmentation or drop_last with shuffle)"
             )
-        if self.mode == "train":
+        if self._batches_matter:
             same = all(_same(a, b) for a, b in zip(prints, self._prints, strict=True))
-            what = "the same batches on every pass in mode='train', where batch statistics depend on them "
-            what += "(use a DataLoader with shuffle=False)"
+            what = "the same batches on every pass, since batch statistics depend on them (mode='train', "
+            what += "or batch norm without running statistics): use a DataLoader with shuffle=False"
         else:
             same = _same(
                 tuple(map(sum, zip(*prints, strict=True))), tuple(map(sum, zip(*self._prints, strict=True)))
@@ -281,9 +286,15 @@ class HessianOperator:
 
     def _accumulate(self, per_batch: Callable[[ModuleLoss, Tensor, float], Tensor]) -> Tensor:
         """Sum over batches of ``per_batch(loss of the batch, theta, share of the examples)``."""
-        was_training = self._structure.training
+        modes = [(layer, layer.training) for layer in self._structure.modules()]
         self._structure.train(self.mode == "train")
         try:
+            if self.mode == "train":  # the copy takes the model's current buffers (not its running stats)
+                own = dict(self.model.named_buffers())
+                with torch.no_grad():
+                    for name, buffer in self._structure.named_buffers():
+                        if name in own:
+                            buffer.copy_(own[name])
             theta, total = self._point(), None
             for inputs, targets in self._pass():
                 loss = ModuleLoss(self._structure, self.loss_fn, inputs, targets)
@@ -291,7 +302,8 @@ class HessianOperator:
                 total = part if total is None else total + part
             return total
         finally:
-            self._structure.train(was_training)
+            for layer, mode in modes:  # each layer's own mode, not one flag for the whole model
+                layer.training = mode
 
     def matvec(self, v: Tensor) -> Tensor:
         r"""$\mathbf{H}\mathbf{v}$ for a 1-D ``v`` of length $n$ (the model's dtype and device)."""
@@ -325,7 +337,7 @@ class HessianOperator:
     def _state(self) -> Tensor:
         """Every number the products depend on besides the data: parameters and floating buffers."""
         buffers = [
-            b.detach().reshape(-1).to(self.dtype) for b in self._structure.buffers() if b.is_floating_point()
+            b.detach().reshape(-1).to(self.dtype) for b in self.model.buffers() if b.is_floating_point()
         ]
         return torch.cat([self._point(), *[b.to(self.device) for b in buffers]])
 
@@ -404,7 +416,16 @@ def _check_matvec(
 
 def _product(matvec: MatVec, v: Tensor, count: int) -> Tensor:
     """``matvec(v)``, refused unless it is a finite vector shaped like ``v``."""
-    w = matvec(v)
+    try:
+        w = matvec(v)
+    except RuntimeError as error:
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if any(word in text for word in ("dtype", "scalar type", "device", "Expected all tensors")):
+            raise TypeError(
+                f"matvec failed on a {v.dtype} vector on {v.device} ({text}): pass dtype= and device= "
+                "matching the operator"
+            ) from error
+        raise
     if not isinstance(w, Tensor) or w.shape != v.shape:
         shape = tuple(w.shape) if isinstance(w, Tensor) else type(w).__name__
         raise ValueError(f"matvec must return a vector of length {v.numel()}, got {shape}")
@@ -422,12 +443,15 @@ def _lanczos_basis(
     steps: int,
     stop: Callable[[Tensor, Tensor, float], bool] | None = None,
     products_before: int = 0,
+    restart: Callable[[Tensor, Tensor], Tensor | None] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, float]:
     """``steps`` Lanczos steps from the unit vector ``q`` with full re-orthogonalization.
 
     Returns the basis Q (steps x n), the diagonal alpha and off-diagonal beta of T, and the last
-    beta (the residual norm factor). Stops early on breakdown (an invariant subspace) or when
-    ``stop(alpha, beta, last_beta)`` says so.
+    beta (the residual norm factor). Stops early when ``stop(alpha, beta, last_beta)`` says so, or
+    on breakdown (the Krylov space is invariant). On breakdown ``restart(alpha, beta)``, if given,
+    may return a fresh random vector to go on with (it is made orthogonal to the basis, and its
+    coupling beta is 0, so T becomes block diagonal), or ``None`` to stop.
     """
     n = q.numel()
     basis = torch.empty(steps, n, dtype=q.dtype, device=q.device)
@@ -439,16 +463,24 @@ def _lanczos_basis(
     for j in range(steps):
         w = _product(matvec, basis[j], products_before + j)
         alpha[j] = torch.dot(w, basis[j])
-        # full re-orthogonalization, twice ("twice is enough"), against every earlier vector; the first
-        # pass makes a new vector (matvec's result may be the caller's), the second works in place
         earlier = basis[: j + 1]
-        w = torch.addmv(w, earlier.T, earlier @ w, alpha=-1)
-        w.addmv_(earlier.T, earlier @ w, alpha=-1)
+        w = _orthogonalized(w, earlier)
         last = float(torch.linalg.vector_norm(w))
         scale = max(float(alpha[: j + 1].abs().max()), float(beta[:j].abs().max()) if j else 0.0, 1e-300)
-        if j + 1 == steps or last <= 1e-10 * scale:
+        if j + 1 == steps:
             m = j + 1
             break
+        if last <= 1e-10 * scale:
+            fresh = None if restart is None else restart(alpha[: j + 1], beta[:j])
+            if fresh is not None:
+                fresh = _orthogonalized(fresh.to(dtype=q.dtype, device=q.device), earlier)
+                size = float(torch.linalg.vector_norm(fresh))
+            if fresh is None or size <= 1e-8:  # no restart wanted, or the basis spans everything
+                m = j + 1
+                break
+            last = 0.0
+            torch.div(fresh, size, out=basis[j + 1])  # beta[j] stays 0: a new, uncoupled block
+            continue
         beta[j] = last
         torch.div(w, last, out=basis[j + 1])
         if stop is not None and stop(alpha[: j + 1], beta[:j], last):
@@ -457,8 +489,16 @@ def _lanczos_basis(
     return basis[:m], alpha[:m], beta[: m - 1], last
 
 
-def _start(n: int, seed: int, dtype: torch.dtype, device: torch.device | str) -> Tensor:
-    gen = torch.Generator().manual_seed(seed)
+def _orthogonalized(w: Tensor, earlier: Tensor) -> Tensor:
+    """``w`` minus its components along the rows of ``earlier``, twice ("twice is enough").
+
+    The first pass makes a new vector (``w`` may be the caller's); the second works in place.
+    """
+    w = torch.addmv(w, earlier.T, earlier @ w, alpha=-1)
+    return w.addmv_(earlier.T, earlier @ w, alpha=-1)
+
+
+def _unit(gen: torch.Generator, n: int, dtype: torch.dtype, device: torch.device | str) -> Tensor:
     q = torch.randn(n, generator=gen, dtype=torch.float64).to(dtype=dtype, device=device)
     return q / torch.linalg.vector_norm(q)
 
@@ -497,6 +537,14 @@ def lanczos(
     different test from power iteration's usual "two successive estimates agree to ``tol``"
     (PyHessian's), which stops early when convergence is slow.
 
+    **Repeated eigenvalues.** A Krylov space built from one vector holds one copy of each
+    eigenvalue: for $A = \operatorname{diag}(1, 2, 2)$ it closes after two steps with Ritz values
+    1 and 2, and the top two, 2 and 2, cannot be read from it. When the space closes (breakdown),
+    the basis therefore goes on from a fresh random vector, orthogonal to it, and $T$ becomes block
+    diagonal; this repeats until a further block leaves the requested eigenvalues unchanged. A copy
+    that the space does not reach before the stopping test is met can still be missed, as with any
+    method that starts from one vector; a run with another ``seed`` is the check.
+
     Args:
         matvec: $\mathbf{v}\mapsto A\mathbf{v}$ for a symmetric $A$ (e.g. a [`HessianOperator`][]).
         n: the dimension.
@@ -510,8 +558,8 @@ def lanczos(
         device: the device of the vectors (default: the operator's ``device``, else the CPU).
 
     Returns:
-        A [`LanczosResult`][]: eigenvalues ascending ($k$, or $2k$ for ``"both"``; fewer only if
-        the Krylov space closed first, which makes them exact), eigenvectors as columns.
+        A [`LanczosResult`][]: eigenvalues ascending ($k$, or $\min(2k, n)$ for ``"both"``), their
+        eigenvectors as columns.
 
     Raises:
         TypeError: ``matvec`` is not callable, or ``dtype`` is not a dtype.
@@ -554,7 +602,7 @@ def lanczos(
             return idx[-k:]
         if which == "smallest":
             return idx[:k]
-        return idx[:k] if 2 * k >= m else torch.cat([idx[:k], idx[-k:]])
+        return idx if 2 * k >= m else torch.cat([idx[:k], idx[-k:]])
 
     def residuals(alpha: Tensor, beta: Tensor, last: float) -> tuple[Tensor, Tensor, Tensor]:
         values, vectors = torch.linalg.eigh(_tridiagonal(alpha, beta))
@@ -570,11 +618,27 @@ def lanczos(
         values, _, res = residuals(alpha, beta, last)
         return met(values, res)
 
-    q = _start(n, seed, dtype, device)
-    basis, alpha, beta, last = _lanczos_basis(matvec, q, steps, done)
+    # A Krylov space that closes (an invariant subspace) holds one copy of each eigenvalue it
+    # reaches: diag(1, 2, 2) from one vector gives Ritz values 1 and 2, never 2 and 2. So on
+    # breakdown the basis goes on from a fresh random vector, and stops once a further block
+    # leaves the wanted eigenvalues as they were.
+    gen = torch.Generator().manual_seed(seed)
+    before: list[Tensor] = []
+
+    def restart(alpha: Tensor, beta: Tensor) -> Tensor | None:
+        values = torch.linalg.eigvalsh(_tridiagonal(alpha, beta))
+        now = values[wanted(values)]
+        scale = tol * float(values.abs().max().clamp_min(1e-300))
+        if values.numel() >= wanted_count and before and before[-1].shape == now.shape:
+            if torch.allclose(now, before[-1], rtol=0, atol=scale):
+                return None
+        before.append(now)
+        return _unit(gen, n, dtype, device)
+
+    q = _unit(gen, n, dtype, device)
+    basis, alpha, beta, last = _lanczos_basis(matvec, q, steps, done, restart=restart)
     values, y, res = residuals(alpha, beta, last)
-    closed = alpha.numel() < steps and last <= 1e-10 * max(float(alpha.abs().max()), 1e-300)
-    converged = closed or met(values, res)
+    converged = met(values, res)
     vectors = basis.T @ y
     return LanczosResult(values, vectors, int(alpha.numel()), converged)
 

@@ -240,7 +240,11 @@ def hvp(
         if clear is not None:
             raise clear from None
         if method == "forward-over-reverse":
-            raise
+            first = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ValueError(
+                f"torch.func cannot take this loss forward-over-reverse ({first}): "
+                "use method='auto' or method='double-backward'"
+            ) from error
         result = _hvp_double_backward(checked, theta, v)
     return _finite_result(result, "Hessian-vector product")
 

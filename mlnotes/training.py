@@ -66,21 +66,38 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _mean_loss(loss_fn: object) -> LossFn:
-    """``loss_fn``, if it is callable and (for a loss module) returns the batch mean."""
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-    reduction = getattr(loss_fn, "reduction", "mean")
-    if reduction != "mean":
-        raise ValueError(
-            f"loss_fn must return the mean loss of a batch, but it has reduction={reduction!r}: "
-            "use reduction='mean' (the default)"
-        )
-    return loss_fn
-
-
 def _has_batch_norm(model: nn.Module) -> bool:
     return any(isinstance(m, (nn.modules.batchnorm._BatchNorm, BatchNorm)) for m in model.modules())
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    """Where the model's parameters (or, without any, its buffers) are; the CPU for an empty model."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def _classification_targets(name: str, targets: Tensor) -> Tensor:
+    """Class indices ``(N,)`` or class probabilities ``(N, C)``: what an accuracy can be read from."""
+    if targets.dim() == 1 and not targets.is_floating_point() and not targets.is_complex():
+        return targets
+    if targets.dim() == 2 and targets.is_floating_point():
+        return targets
+    raise ValueError(
+        f"{name} targets have shape {tuple(targets.shape)} and dtype {targets.dtype}, but an accuracy "
+        "needs class indices of shape (N,) (an integer tensor) or class probabilities of shape (N, C)"
+    )
+
+
+def _input_dtype(name: str, split: Split, model: nn.Module) -> None:
+    """Refuse floating-point inputs of another dtype than the model's parameters, saying how to convert."""
+    dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
+    if split.x.is_floating_point() and len(dtypes) == 1 and split.x.dtype not in dtypes:
+        (dtype,) = dtypes
+        raise TypeError(
+            f"{name} inputs have dtype {split.x.dtype} but the model's parameters {dtype}: convert the "
+            f"inputs (x.to({dtype})) or the model (model.to({split.x.dtype}))"
+        )
 
 
 @torch.no_grad()
@@ -90,26 +107,46 @@ def evaluate(
     *,
     loss_fn: LossFn = F.cross_entropy,
     batch_size: int = 2048,
-    device: str | torch.device = "auto",
+    device: str | torch.device | None = None,
 ) -> tuple[float, float]:
     """Mean loss and accuracy of a classifier on ``split`` (evaluation mode, no gradients).
 
     ``split`` is anything [`mlnotes.data.as_split`][] takes: a ``Split``, an ``(inputs, targets)``
-    pair of tensors, a ``TensorDataset``. The loss of each batch is ``loss_fn``'s batch mean times
-    the batch size, so any loss that returns a batch mean works (``F.cross_entropy``,
-    ``nn.CrossEntropyLoss()``). The model's train/eval mode is restored afterwards.
+    pair of tensors, a ``TensorDataset``. Its targets are class indices ``(N,)`` or class
+    probabilities ``(N, C)`` (then a prediction is right where it picks the most probable class), and
+    the model's outputs are logits ``(N, C)``. The loss of each batch is ``loss_fn``'s batch mean
+    times the batch size, so any loss that returns a batch mean works (``F.cross_entropy``,
+    ``nn.CrossEntropyLoss()``). Every layer's train/eval mode is restored afterwards.
+
+    Args:
+        model: the classifier.
+        split: the examples and their targets.
+        loss_fn: ``loss_fn(logits, targets)``, the mean over the batch.
+        batch_size: examples per forward pass (only memory depends on it).
+        device: where the model is; the data are moved there. ``None`` (default) takes the device of
+            the model's parameters; a different device is refused rather than moving the model.
 
     Raises:
-        TypeError, ValueError: a bad ``split`` (or one holding NaN or inf), ``loss_fn`` (not
-            callable, or a loss module with
-            ``reduction`` other than ``"mean"``), ``batch_size`` or ``device``.
+        TypeError, ValueError: a bad ``split`` (targets that are not class indices or
+            probabilities, inputs of another dtype than the model, NaN or inf), ``loss_fn`` (not
+            callable, or a loss module with ``reduction`` other than ``"mean"``), ``batch_size``,
+            a ``device`` that is not the model's, outputs that are not ``(N, C)`` logits, or a loss
+            that is not finite.
     """
-    model = _checks.module("model", model)
+    model = _checks.materialized(_checks.module("model", model))
     split = _finite("split", as_split("split", split))
-    loss_fn = _mean_loss(loss_fn)
+    _classification_targets("split", split.y)
+    _input_dtype("split", split, model)
+    loss_fn = _checks.mean_loss("loss_fn", loss_fn)
     batch_size = _checks.positive_int("batch_size", batch_size)
-    device = _checks.device("device", device)
-    was_training = model.training
+    here = _model_device(model)
+    device = here if device is None else _checks.device("device", device)
+    if device != here and not (device.type == here.type and device.index in (None, here.index)):
+        raise ValueError(
+            f"device is {device} but the model is on {here}: move the model (model.to({str(device)!r})) "
+            "or leave device=None"
+        )
+    modes = [(layer, layer.training) for layer in model.modules()]
     model.eval()
     total_loss, correct = 0.0, 0
     try:
@@ -117,14 +154,27 @@ def evaluate(
             x = split.x[start : start + batch_size].to(device)
             y = split.y[start : start + batch_size].to(device)
             logits = model(x)
+            if not isinstance(logits, Tensor) or logits.dim() != 2 or len(logits) != len(y):
+                shape = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
+                raise ValueError(
+                    f"the model must return logits of shape ({len(y)}, C) for {len(y)} examples, got {shape}"
+                )
+            if y.dim() == 2 and y.shape != logits.shape:
+                raise ValueError(
+                    f"probability targets of shape {tuple(y.shape)} do not match "
+                    f"the logits' {tuple(logits.shape)}"
+                )
             loss = _checks.scalar_output("loss_fn", loss_fn(logits, y))
             total_loss += float(loss) * len(y)
-            correct += int((logits.argmax(dim=1) == y).sum())
+            labels = y.argmax(dim=1) if y.dim() == 2 else y
+            correct += int((logits.argmax(dim=1) == labels).sum())
     finally:
-        model.train(was_training)
+        for layer, mode in modes:
+            layer.training = mode
     if not math.isfinite(total_loss):
         raise ValueError(
-            f"the loss on split is {total_loss}: the model's outputs are not finite (did training diverge?)"
+            f"the loss on split is {total_loss}: check the model (did training diverge?) and the loss "
+            "(e.g. every target equal to an ignore_index)"
         )
     return total_loss / len(split), correct / len(split)
 
@@ -214,11 +264,15 @@ def train(
             over other parameters, a
             loss module that does not average, or ``batch_size=1`` with batch normalization.
     """
-    model = _checks.module("model", model)
+    model = _checks.materialized(_checks.module("model", model))
     optimizer = _check_optimizer(optimizer, model)
     data = _finite("data", as_split("data", data))
+    _input_dtype("data", data, model)
     val = None if val is None else _finite("val", as_split("val", val))
-    loss_fn = _mean_loss(loss_fn)
+    if val is not None:
+        _classification_targets("val", val.y)
+        _input_dtype("val", val, model)
+    loss_fn = _checks.mean_loss("loss_fn", loss_fn)
     epochs = _checks.positive_int("epochs", epochs)
     batch_size = _checks.positive_int("batch_size", batch_size)
     check_every = _checks.positive_int("check_every", check_every)
@@ -245,7 +299,7 @@ def train(
     )
     for epoch in bar:
         order = torch.randperm(n, generator=generator).to(device)
-        losses = torch.empty(per_epoch, device=device)
+        losses = None
         checked = 0
         synchronize(device)
         start = time.perf_counter()
@@ -255,6 +309,8 @@ def train(
             loss = _checks.scalar_output("loss_fn", loss_fn(model(x_all[index]), y_all[index]))
             loss.backward()
             optimizer.step()
+            if losses is None:  # in the loss's own dtype: a float64 loss of 1e39 is finite
+                losses = torch.empty(per_epoch, device=device, dtype=loss.dtype)
             losses[update] = loss.detach()
             if (update + 1) % check_every == 0 or update + 1 == per_epoch:
                 _check_finite(losses, checked, update + 1, epoch)

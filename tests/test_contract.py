@@ -263,6 +263,25 @@ def test_nan_inf_and_floats_for_integers_are_refused(name, call, value, kind, fi
         assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda v: mlnotes.GradientDescent([torch.zeros(1, requires_grad=True)], lr=v),
+        lambda v: mlnotes.lanczos(_quadratic_op(), 20, tol=v),
+        lambda v: mlnotes.l1_penalty(torch.ones(2), v),
+        lambda v: mlnotes.EarlyStopping().step(v, nn.Linear(1, 1)),
+        lambda v: mlnotes.lanczos(_quadratic_op(), v),
+        lambda v: mlnotes.one_hot(torch.tensor([0]), v),
+        lambda v: schedules.LinearWarmup(0.1, 10)(v),
+        lambda v: schedules.InverseSqrtDecay(0.1)(v),
+    ],
+)
+def test_integers_too_large_for_a_float_or_an_int64_are_refused_in_one_line(call):
+    with pytest.raises(ValueError) as info:
+        call(10**400)
+    assert "\n" not in str(info.value) and ("too large" in str(info.value) or "range" in str(info.value))
+
+
 def test_integer_arguments_that_are_out_of_range_name_themselves():
     error_names(
         lambda: mlnotes.lanczos(_quadratic_op(), 20, k=np.int64(0)), ValueError, "k", "positive integer", "0"
@@ -429,6 +448,34 @@ def test_train_mode_refuses_a_shuffling_loader_and_accepts_a_fixed_one():
     torch.testing.assert_close(dense, halves, rtol=1e-8, atol=1e-10)
 
 
+def test_batch_norm_without_running_statistics_makes_batches_matter_in_eval_mode_too():
+    x, y = batch()
+    model = net(extra=(nn.BatchNorm1d(5, track_running_stats=False),)).eval()
+    shuffled = DataLoader(TensorDataset(x, y), batch_size=6, shuffle=True)
+    op = mlnotes.HessianOperator(model, CE, shuffled)
+    v = torch.ones(op.num_parameters, dtype=F64)
+    error_names(lambda: [op(v) for _ in range(4)], ValueError, "batch statistics", "shuffle=False")
+    fixed = mlnotes.HessianOperator(model, CE, DataLoader(TensorDataset(x, y), batch_size=6)).dense()
+    halves = (exact_hessian(model, x[:6], y[:6]) + exact_hessian(model, x[6:], y[6:])) / 2
+    torch.testing.assert_close(fixed, halves, rtol=1e-8, atol=1e-10)
+
+
+def test_a_loss_that_sums_instead_of_averaging_is_refused_by_every_tool():
+    x, y = batch()
+    summed = nn.CrossEntropyLoss(reduction="sum")
+    error_names(
+        lambda: mlnotes.HessianOperator(net(), summed, (x, y)), ValueError, "loss_fn", "reduction='sum'"
+    )
+    model = net()
+    opt = mlnotes.GradientDescent(model.parameters(), lr=0.1)
+    error_names(
+        lambda: mlnotes.train(model, opt, (x, y), loss_fn=summed, epochs=1, batch_size=4),
+        ValueError,
+        "reduction",
+    )
+    error_names(lambda: mlnotes.evaluate(model, (x, y), loss_fn=summed), ValueError, "reduction")
+
+
 @pytest.mark.parametrize(
     ("data", "error", "words"),
     [
@@ -483,6 +530,72 @@ def test_the_training_loop_takes_every_tensor_form_of_a_split_alike(kind):
 
     form = {"pair tuple": (x, y), "pair list": [x, y], "TensorDataset": TensorDataset(x, y)}[kind]
     assert torch.equal(run(form), run(Split(x, y)))
+
+
+def test_evaluate_reads_accuracy_from_indices_or_probabilities_and_refuses_anything_else():
+    x, y = batch(40)
+    model = net()
+    logits = model(x)
+    right = (logits.argmax(dim=1) == y).double().mean().item()
+    loss, accuracy = mlnotes.evaluate(model, (x, y))
+    assert accuracy == right and math.isclose(loss, F.cross_entropy(logits, y).item(), rel_tol=1e-12)
+    one_hot = F.one_hot(y, 4).double()
+    assert mlnotes.evaluate(model, (x, one_hot))[1] == right  # torch's cross_entropy takes these too
+    error_names(lambda: mlnotes.evaluate(model, (x, y[:, None])), ValueError, "targets", "class")
+    error_names(lambda: mlnotes.evaluate(model, (x, y.double())), ValueError, "targets", "class")
+    flat = nn.Sequential(model, nn.Flatten(0))
+    error_names(lambda: mlnotes.evaluate(flat, (x, y)), ValueError, "logits of shape")
+    error_names(lambda: mlnotes.evaluate(model, (x.float(), y)), TypeError, "inputs", "float64")
+    error_names(
+        lambda: mlnotes.train(
+            model, mlnotes.Adam(model.parameters()), (x.float(), y), epochs=1, batch_size=8
+        ),
+        TypeError,
+        "inputs",
+    )
+
+
+def test_evaluate_runs_where_the_model_is_and_refuses_another_device(monkeypatch):
+    x, y = batch()
+    model = net()
+    assert same(mlnotes.evaluate(model, (x, y)), mlnotes.evaluate(model, (x, y), device="cpu"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    error_names(lambda: mlnotes.evaluate(model, (x, y), device="cuda"), ValueError, "model is on cpu")
+
+
+def test_a_large_but_finite_float64_loss_is_not_divergence():
+    x, y = batch(16)
+    model = net()
+
+    def loss(outputs, targets):  # 1e39 overflows float32, not float64
+        return F.cross_entropy(outputs, targets) * 1e39
+
+    history = mlnotes.train(
+        model,
+        mlnotes.GradientDescent(model.parameters(), lr=0.0),
+        (x, y),
+        loss_fn=loss,
+        epochs=1,
+        batch_size=4,
+        progress=False,
+    )
+    assert 1e38 < history.epochs[0].train_loss < math.inf
+
+
+def test_models_on_the_meta_device_are_refused_before_any_work():
+    with torch.device("meta"):
+        model = nn.Linear(3, 4)
+    x, y = batch()
+    error_names(lambda: mlnotes.HessianOperator(model, CE, (x.float(), y)), ValueError, "meta", "to_empty")
+    error_names(lambda: mlnotes.evaluate(model, (x.float(), y)), ValueError, "meta")
+    error_names(
+        lambda: mlnotes.train(
+            model, torch.optim.SGD(model.parameters(), lr=0.1), (x.float(), y), epochs=1, batch_size=4
+        ),
+        ValueError,
+        "meta",
+    )
 
 
 # ---------------------------------------------------------------- 4. models in training mode
@@ -567,6 +680,34 @@ def test_the_operator_in_train_mode_takes_batch_statistics_and_refuses_dropout(l
     dense = mlnotes.HessianOperator(model, CE, (x, y), mode="train").dense()
     torch.testing.assert_close(dense, exact_hessian(model, x, y, train_mode=True), rtol=1e-8, atol=1e-10)
     assert _unchanged(model, before)
+
+
+def test_layer_modes_set_one_by_one_are_restored_one_by_one():
+    x, y = batch()
+    model = net(extra=(nn.BatchNorm1d(5), nn.Dropout(0.3))).train()
+    model[1].eval()  # batch norm frozen inside a training model: a common fine-tuning set-up
+    op = mlnotes.HessianOperator(model, CE, (x, y))
+    op(torch.ones(op.num_parameters, dtype=F64))
+    mlnotes.evaluate(model, (x, y))
+    assert [layer.training for layer in model] == [True, False, True, True, True]
+
+
+def test_the_train_mode_operator_follows_the_models_buffers():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("scale", torch.ones((), dtype=F64))
+
+        def forward(self, h):
+            return h * self.scale
+
+    x, y = batch()
+    model = net(extra=(Scaled(), nn.BatchNorm1d(5))).train()
+    op = mlnotes.HessianOperator(model, CE, (x, y), mode="train")
+    first = op.dense()
+    model[1].scale.fill_(3.0)
+    torch.testing.assert_close(op.dense(), exact_hessian(model, x, y, train_mode=True), rtol=1e-8, atol=1e-10)
+    assert not torch.allclose(first, op.dense())
 
 
 # ---------------------------------------------------------------- 5. parameters
@@ -821,6 +962,21 @@ def test_the_eigenvalue_routines_take_the_operators_dtype_by_default():
     error_names(lambda: mlnotes.lanczos(op, op.num_parameters + 1), ValueError, "n", str(op.num_parameters))
 
 
+def test_a_matvec_of_another_dtype_is_named_with_the_cure():
+    a = torch.diag(torch.arange(1.0, 11.0))  # float32, while the default vectors are float64
+    error_names(lambda: mlnotes.lanczos(lambda v: a @ v, 10), TypeError, "matvec", "float64", "dtype=")
+    top = mlnotes.lanczos(lambda v: a @ v, 10, dtype=torch.float32, tol=1e-5)
+    assert abs(float(top.eigenvalues[-1]) - 10.0) < 1e-4
+
+
+def test_forward_over_reverse_where_torch_func_fails_says_which_method_works():
+    x, y = batch()
+    f = mlnotes.ModuleLoss(net(), nn.MSELoss(), x, F.one_hot(y, 4).double())
+    error_names(
+        lambda: mlnotes.hvp(f, f.theta, f.theta, method="forward-over-reverse"), ValueError, "method='auto'"
+    )
+
+
 @pytest.mark.parametrize("name", ["GradientDescent", "Momentum", "Adagrad", "RMSProp", "Adam"])
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_optimizers_keep_half_precision_parameters_finite(name, dtype):
@@ -886,3 +1042,29 @@ def test_losses_match_torch_in_every_floating_dtype(name, dtype, rows, classes, 
     assert got.dtype == dtype and torch.isfinite(got).all()
     tol = {torch.float16: 1e-2, torch.bfloat16: 6e-2, torch.float32: 1e-5, torch.float64: 1e-12}[dtype]
     torch.testing.assert_close(got.double(), want, rtol=tol, atol=tol * max(1.0, float(want.abs().max())))
+
+
+# ---------------------------------------------------------------- eigenvalues of awkward spectra
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.integers(-3, 3), min_size=1, max_size=12),
+    k=st.integers(1, 6),
+    which=st.sampled_from(["largest", "smallest", "both"]),
+    seed=st.integers(0, 1000),
+)
+def test_lanczos_finds_repeated_and_crowded_eigenvalues_exactly(values, k, which, seed):
+    """Few distinct values, so most are repeated: a Krylov space from one vector sees each only once,
+    and the answer is right only because the method restarts when that space closes."""
+    n = len(values)
+    k = min(k, n)
+    q, _ = torch.linalg.qr(torch.randn(n, n, generator=torch.Generator().manual_seed(seed), dtype=F64))
+    a = q @ torch.diag(torch.tensor(values, dtype=F64)) @ q.T
+    exact = torch.linalg.eigvalsh(a)
+    want = {"largest": exact[-k:], "smallest": exact[:k]}.get(which)
+    if want is None:
+        want = exact if 2 * k >= n else torch.cat([exact[:k], exact[-k:]])
+    got = mlnotes.lanczos(lambda v: a @ v, n, k=k, which=which, tol=1e-10, seed=seed)
+    assert got.converged
+    torch.testing.assert_close(got.eigenvalues, want, rtol=0, atol=1e-8)
