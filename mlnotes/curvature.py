@@ -136,7 +136,8 @@ class HessianOperator:
         TypeError: a wrong type for ``model``, ``loss_fn`` or ``data`` (a one-pass iterator, a
             dataset of single examples), or inputs of another dtype than the parameters.
         ValueError: an unknown ``method`` or ``mode``, empty data, data with NaN or inf,
-            half-precision parameters, or ``mode="train"`` with active dropout. Later, at a
+            half-precision parameters, a loss module whose ``reduction`` is not ``"mean"`` (the
+            weights by batch size assume batch means), or ``mode="train"`` with active dropout. Later, at a
             product: data that changed between passes, a changed set of trainable parameters,
             parameters or a product that are not finite.
 
