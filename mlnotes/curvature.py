@@ -532,8 +532,9 @@ def lanczos(
     no spurious copies of converged eigenvalues appear), and takes the eigenpairs of the small
     tridiagonal matrix $T = Q^\top A Q$ (Ritz pairs). A Ritz pair $(\theta, Q\mathbf{y})$ has residual
     $\|AQ\mathbf{y} - \theta Q\mathbf{y}\| = \beta\,|y_m|$; iteration stops once every requested pair
-    has a residual at most ``tol`` times the largest $|\theta|$. The eigenvalues are then more accurate
-    than ``tol`` suggests: some eigenvalue lies within the residual $r$ of $\theta$, and within
+    has a residual at most ``tol`` times the largest $|\theta|$ of all Ritz values (so that an
+    eigenvalue 0 converges too). The eigenvalues are then more accurate than ``tol`` suggests:
+    some eigenvalue lies within the residual $r$ of $\theta$, and within
     $r^2/\delta$ when the rest of the spectrum is at least $\delta$ away from $\theta$. This is a
     different test from power iteration's usual "two successive estimates agree to ``tol``"
     (PyHessian's), which stops early when convergence is slow.
@@ -605,19 +606,34 @@ def lanczos(
             return idx[:k]
         return idx if 2 * k >= m else torch.cat([idx[:k], idx[-k:]])
 
-    def residuals(alpha: Tensor, beta: Tensor, last: float) -> tuple[Tensor, Tensor, Tensor]:
+    def residuals(alpha: Tensor, beta: Tensor, last: float) -> tuple[Tensor, Tensor, Tensor, float]:
+        """The wanted Ritz values, their vectors in T's basis, their residuals, and the largest |theta|."""
         values, vectors = torch.linalg.eigh(_tridiagonal(alpha, beta))
         chosen = wanted(values)
-        return values[chosen], vectors[:, chosen], last * vectors[-1, chosen].abs()
+        scale = float(values.abs().max())
+        return values[chosen], vectors[:, chosen], last * vectors[-1, chosen].abs(), scale
 
-    def met(values: Tensor, res: Tensor) -> bool:
-        return bool((res <= tol * values.abs().max().clamp_min(1e-300)).all())
+    def met(res: Tensor, scale: float) -> bool:
+        # relative to the largest |Ritz value| of all (an estimate of the operator's norm), so that
+        # a wanted eigenvalue of 0 can converge too
+        return bool((res <= tol * max(scale, 1e-300)).all())
 
     def done(alpha: Tensor, beta: Tensor, last: float) -> bool:
         if alpha.numel() < wanted_count:
             return False
-        values, _, res = residuals(alpha, beta, last)
-        return met(values, res)
+        _, _, res, scale = residuals(alpha, beta, last)
+        if not met(res, scale):
+            return False
+        # After a restart the newest block (past the last zero of beta) is still growing: its
+        # extreme Ritz values move outward and may yet enter the wanted set, so they must have
+        # converged too (in the first block the wanted values include its extremes anyway).
+        breaks = (beta == 0).nonzero()
+        if breaks.numel() == 0:
+            return True
+        start = int(breaks[-1]) + 1
+        _, block_vectors = torch.linalg.eigh(_tridiagonal(alpha[start:], beta[start:]))
+        ends = {"largest": [-1], "smallest": [0], "both": [0, -1]}[which]
+        return met(last * block_vectors[-1, ends].abs(), scale)
 
     # A Krylov space that closes (an invariant subspace) holds one copy of each eigenvalue it
     # reaches: diag(1, 2, 2) from one vector gives Ritz values 1 and 2, never 2 and 2. So on
@@ -638,8 +654,8 @@ def lanczos(
 
     q = _unit(gen, n, dtype, device)
     basis, alpha, beta, last = _lanczos_basis(matvec, q, steps, done, restart=restart)
-    values, y, res = residuals(alpha, beta, last)
-    converged = met(values, res)
+    values, y, res, scale = residuals(alpha, beta, last)
+    converged = met(res, scale)
     vectors = basis.T @ y
     return LanczosResult(values, vectors, int(alpha.numel()), converged)
 
