@@ -24,24 +24,44 @@ classifiers, so that the two can be compared.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal, localcontext
 
 import numpy as np
 
 from mlnotes import _checks
 
+_LOG_FLOAT_MAX = math.log(sys.float_info.max)  # about 709.78
+_LOG_10 = math.log(10.0)
+
 
 def _epsilon(eps: object) -> float:
+    """``eps`` in (0, 1): it bounds a difference of two losses in [0, 1], which never exceeds 1."""
     eps = _checks.real("eps", eps)
-    if not 0.0 < eps < math.inf:
-        raise ValueError(f"eps must be a finite number > 0, got {eps}")
+    if not 0.0 < eps < 1.0:
+        raise ValueError(
+            f"eps must be a number in (0, 1), got {eps}: it bounds |L(h, D_train) - L(h, D_all)|, "
+            "a difference of two losses in [0, 1], so no training set is bad for eps >= 1"
+        )
     return eps
 
 
 def bad_set_bound(num_hypotheses: int, n: int, eps: float) -> float:
     r"""$|\mathcal{H}|\cdot 2\exp(-2N\varepsilon^2)$, the bound on the probability of a bad training set.
 
-    The value is returned as computed, even above 1 (where it says nothing).
+    The value is returned as computed, even above 1 (where it says nothing). It is evaluated without
+    intermediate overflow or early underflow, through its logarithm where $\exp(-2N\varepsilon^2)$
+    alone would underflow; a value below the smallest float is returned as ``0.0``.
+
+    Args:
+        num_hypotheses: $|\mathcal{H}| \ge 1$.
+        n: $N \ge 1$, the number of training examples.
+        eps: $\varepsilon$ in $(0, 1)$: it bounds a difference of two losses in $[0, 1]$.
+
+    Raises:
+        ValueError: an argument out of range, or a bound beyond the largest float (about
+            $1.8\cdot 10^{308}$); such a bound is above 1, so it says nothing.
 
     Examples:
         >>> round(bad_set_bound(10, 100, 0.1), 6)       # 10 * 2 * exp(-2)
@@ -49,13 +69,34 @@ def bad_set_bound(num_hypotheses: int, n: int, eps: float) -> float:
     """
     num_hypotheses = _checks.positive_int("num_hypotheses", num_hypotheses)
     n = _checks.positive_int("n", n)
-    return num_hypotheses * 2.0 * math.exp(-2.0 * n * _epsilon(eps) ** 2)
+    eps = _epsilon(eps)
+    exponent = 2.0 * n * eps * eps  # ((2N) eps) eps: eps^2 alone would underflow for eps < 1e-162
+    two_h = 2 * num_hypotheses
+    if two_h < 2**1000 and exponent < 700.0:  # both factors are plain floats, the product <= 2|H|
+        return two_h * math.exp(-exponent)
+    # through the logarithm: exp(-exponent) alone may underflow to 0 where the bound does not, and
+    # math.log takes integers of any size
+    log_bound = math.log(two_h) - exponent
+    if log_bound < _LOG_FLOAT_MAX:
+        return math.exp(log_bound)
+    raise ValueError(
+        f"the bound 2|H|exp(-2N eps^2) is about 10^{log_bound / _LOG_10:.0f}, beyond float range "
+        "(it is vacuous: above 1): num_hypotheses is too large for a float result"
+    )
 
 
 def examples_needed(num_hypotheses: int, eps: float, delta: float) -> int:
     r"""The smallest $N$ with $|\mathcal{H}|\cdot 2\exp(-2N\varepsilon^2) \le \delta$.
 
-    $N \ge \ln(2|\mathcal{H}|/\delta) / (2\varepsilon^2)$.
+    $N \ge \ln(2|\mathcal{H}|/\delta) / (2\varepsilon^2)$. The quotient is computed in decimal
+    arithmetic with enough digits for its ceiling to be exact, so $N$ is exact for any
+    $\varepsilon$ and $\delta$, even where it is beyond the range of a float (a Python ``int`` has
+    no upper limit; more examples than any data set holds say that the bound is useless there).
+
+    Args:
+        num_hypotheses: $|\mathcal{H}| \ge 1$.
+        eps: $\varepsilon$ in $(0, 1)$.
+        delta: $\delta$ in $(0, 1)$.
 
     Examples:
         >>> examples_needed(10_000, eps=0.1, delta=0.1)   # ln(2e5) / 0.02 = 610.3
@@ -66,7 +107,31 @@ def examples_needed(num_hypotheses: int, eps: float, delta: float) -> int:
     delta = _checks.real("delta", delta)
     if not 0.0 < delta < 1.0:
         raise ValueError(f"delta must be in (0, 1), got {delta}")
-    return max(1, math.ceil(math.log(2 * num_hypotheses / delta) / (2 * eps**2)))
+    two_h = 2 * num_hypotheses
+    log_ratio = math.log(two_h) - math.log(delta)  # > ln 2: no overflow of 2|H|/delta
+    digits = max(0, math.ceil((math.log(log_ratio) - math.log(2.0) - 2.0 * math.log(eps)) / _LOG_10))
+    with localcontext() as context:  # the integer digits of N and 30 more
+        context.prec = digits + 30
+        quotient = (Decimal(two_h).ln() - Decimal(delta).ln()) / (2 * Decimal(eps) ** 2)
+        needed = int(quotient.to_integral_value(rounding=ROUND_CEILING))
+    return max(1, needed)
+
+
+def _real_array(name: str, value: object) -> np.ndarray:
+    """``value`` as a float array, refusing complex numbers (NumPy would drop the imaginary part)."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):  # a ragged nested list
+        kind = type(value).__name__
+        raise TypeError(f"{name} must be a 1-D array of real numbers, got a ragged {kind}") from None
+    if array.dtype.kind in "biufO":  # object arrays: Fractions, Decimals, ... convert; others do not
+        try:
+            return array.astype(float)
+        except OverflowError:
+            raise ValueError(f"{name} holds a number too large for a float: pass finite values") from None
+        except (TypeError, ValueError):
+            pass
+    raise TypeError(f"{name} must be an array of real numbers, got dtype {array.dtype}")
 
 
 @dataclass(frozen=True)
@@ -82,6 +147,11 @@ class ThresholdProblem:
         x: the feature of every example of $\mathcal{D}_{\mathrm{all}}$.
         y: its label, 0 or 1.
         thresholds: $t_1, \dots, t_{|\mathcal{H}|}$.
+
+    Raises:
+        TypeError: ``x``, ``y`` or ``thresholds`` does not hold real numbers (complex numbers,
+            strings, ragged lists).
+        ValueError: wrong shapes, labels other than 0 and 1, or NaN or infinite ``x`` or thresholds.
     """
 
     x: np.ndarray
@@ -89,7 +159,7 @@ class ThresholdProblem:
     thresholds: np.ndarray
 
     def __post_init__(self) -> None:
-        x, y, t = (np.asarray(v, dtype=float) for v in (self.x, self.y, self.thresholds))
+        x, y, t = (_real_array(name, getattr(self, name)) for name in ("x", "y", "thresholds"))
         if x.ndim != 1 or x.size == 0 or y.shape != x.shape:
             raise ValueError(
                 f"x and y must be 1-D and of the same non-zero length, got shapes {x.shape} and {y.shape}"
@@ -98,6 +168,13 @@ class ThresholdProblem:
             raise ValueError("y must hold labels 0 and 1 only")
         if t.ndim != 1 or t.size == 0:
             raise ValueError(f"thresholds must be a non-empty 1-D array, got shape {t.shape}")
+        if not np.isfinite(x).all():
+            raise ValueError("x contains NaN or infinite values: pass finite feature values")
+        if not np.isfinite(t).all():
+            raise ValueError(
+                "thresholds contains NaN or infinite values: pass finite numbers "
+                "(a threshold below or above every x gives a constant classifier)"
+            )
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
         object.__setattr__(self, "thresholds", t)

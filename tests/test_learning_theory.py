@@ -78,3 +78,96 @@ def test_more_data_and_fewer_hypotheses_make_bad_sets_rarer():
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def _bound_by_hand(h, n, eps):
+    """2|H| exp(-2 N eps^2) in 60-digit decimal arithmetic, from the exact value of the float eps."""
+    from decimal import Decimal, localcontext
+
+    with localcontext() as context:
+        context.prec = 60
+        return float(2 * h * (-2 * n * Decimal(eps) ** 2).exp())
+
+
+@pytest.mark.parametrize(
+    ("h", "n", "eps"),
+    [
+        (10, 100, 0.1),
+        (2**62, 390, 1 - 2**-40),  # exp(-780) underflows to 0, the bound (about 1e-320) does not
+        (2**62, 2**62, 0.999),  # far below the smallest float: 0
+        (10, 1, 1e-160),  # eps^2 underflows, 2 N eps^2 need not: the bound is 2|H|
+        (2**63 - 1, 1, 0.5),
+    ],
+)
+def test_bound_equals_a_hand_computation_without_overflow_or_early_underflow(h, n, eps):
+    expected = _bound_by_hand(h, n, eps)
+    assert math.isfinite(bad_set_bound(h, n, eps))
+    assert bad_set_bound(h, n, eps) == pytest.approx(expected, rel=1e-12, abs=1e-323)  # 2 ulp of subnormals
+
+
+def test_a_bound_too_large_for_a_float_is_refused_naming_num_hypotheses():
+    with pytest.raises(ValueError, match="num_hypotheses") as error:
+        bad_set_bound(10**308, 1, 0.1)  # 2e308 exp(-0.02): beyond float range
+    assert "\n" not in str(error.value)
+
+
+def test_examples_needed_is_exact_beyond_float_range():
+    """eps = 1e-160 needs about 2.6e320 examples: compared with 400-digit arithmetic by mpmath."""
+    mpmath = pytest.importorskip("mpmath")
+    for h, eps, delta in [(10, 1e-160, 0.1), (10, 1e-200, 0.1), (7, 0.3, 1e-320), (2**62, 1e-9, 0.5)]:
+        with mpmath.workdps(400):
+            exact = mpmath.log(mpmath.mpf(2 * h) / mpmath.mpf(delta)) / (2 * mpmath.mpf(eps) ** 2)
+            expected = int(mpmath.ceil(exact))
+        assert examples_needed(h, eps, delta) == expected
+
+
+def test_examples_needed_for_a_tiny_delta_meets_the_bound():
+    n = examples_needed(10, 0.1, 1e-320)  # 2|H| / delta overflows a float
+    assert n == math.ceil((math.log(20) - math.log(1e-320)) / 0.02)
+    assert bad_set_bound(10, n, 0.1) <= 1e-320 < bad_set_bound(10, n - 1, 0.1)
+
+
+@pytest.mark.parametrize("eps", [1.0, 1.5, 1e200, -0.1, math.inf, math.nan])
+def test_eps_outside_zero_one_is_refused_everywhere(eps):
+    problem = ThresholdProblem([0.1, 0.7], [0, 1], [0.5])
+    for call in (
+        lambda: bad_set_bound(10, 100, eps),
+        lambda: examples_needed(10, eps, 0.1),
+        lambda: problem.bad_fraction(5, eps, trials=10),
+    ):
+        with pytest.raises(ValueError, match=r"eps must be a number in \(0, 1\)") as error:
+            call()
+        assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"x": [0.1, math.nan]}, "x"),
+        ({"x": [0.1, math.inf]}, "x"),
+        ({"thresholds": [math.nan]}, "thresholds"),
+        ({"thresholds": [0.5, -math.inf]}, "thresholds"),
+    ],
+)
+def test_threshold_problem_refuses_non_finite_values(kwargs, name):
+    args = {"x": [0.1, 0.7], "y": [0, 1], "thresholds": [0.5]} | kwargs
+    with pytest.raises(ValueError, match=f"^{name} contains NaN or infinite values"):
+        ThresholdProblem(**args)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"x": [1j, 0.5]}, "x"),
+        ({"x": np.array([1j, 0.5])}, "x"),  # NumPy would drop the imaginary part with a warning
+        ({"y": np.array([0, 1j])}, "y"),
+        ({"thresholds": [0.5 + 0j]}, "thresholds"),
+        ({"x": ["a", "b"]}, "x"),
+        ({"x": [[0.1], [0.2, 0.3]]}, "x"),
+    ],
+)
+def test_threshold_problem_refuses_what_is_not_real_naming_the_argument(kwargs, name):
+    args = {"x": [0.1, 0.7], "y": [0, 1], "thresholds": [0.5]} | kwargs
+    with pytest.raises(TypeError, match=f"^{name} must be (an|a 1-D) array of real numbers") as error:
+        ThresholdProblem(**args)
+    assert "\n" not in str(error.value)
