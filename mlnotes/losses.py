@@ -30,8 +30,18 @@ from mlnotes import _checks
 _REDUCTIONS = ("mean", "sum", "none")
 
 
+def _not_meta(name: str, value: Tensor) -> Tensor:
+    """Refuse a tensor on the 'meta' device: it has a shape but no values to compute a loss from."""
+    if value.device.type == "meta":
+        raise ValueError(
+            f"{name} is on the 'meta' device, which holds shapes but no values: "
+            "pass a tensor with data (e.g. on 'cpu' or 'cuda')"
+        )
+    return value
+
+
 def _logits(logits: object) -> Tensor:
-    logits = _checks.floating_tensor("logits", logits)
+    logits = _not_meta("logits", _checks.floating_tensor("logits", logits))
     if logits.dim() not in (1, 2) or logits.shape[-1] == 0:
         raise ValueError(
             f"logits must have shape (N, C) or (C,) with C >= 1 classes, got shape {tuple(logits.shape)}"
@@ -43,6 +53,10 @@ def _reduce(per_example: Tensor, reduction: object) -> Tensor:
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if reduction == "mean":
+        if per_example.numel() == 0:  # torch returns nan here
+            raise ValueError(
+                "the mean over an empty batch is undefined: pass at least one example, or reduction='sum'"
+            )
         return per_example.mean()
     if reduction == "sum":
         return per_example.sum()
@@ -87,6 +101,7 @@ def _class_indices(name: str, labels: object, num_classes: int) -> Tensor:
         raise TypeError(f"{name} must be a torch.Tensor of class numbers, got {type(labels).__name__}")
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
         raise TypeError(f"{name} must be an integer tensor of class numbers, got dtype {labels.dtype}")
+    _not_meta(name, labels)
     if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
         bad = labels[(labels < 0) | (labels >= num_classes)][0].item()
         raise ValueError(
@@ -147,7 +162,7 @@ def sigmoid(z: Tensor) -> Tensor:
     With two classes, softmax is a sigmoid of the logit difference:
     $y'_1 = e^{y_1}/(e^{y_1} + e^{y_2}) = \sigma(y_1 - y_2)$.
     """
-    z = _checks.floating_tensor("z", z)
+    z = _not_meta("z", _checks.floating_tensor("z", z))
     e = (-z.abs()).exp()  # in (0, 1]: never overflows
     return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -156,6 +171,11 @@ def _target_for(logits: Tensor, target: object) -> tuple[Tensor, bool]:
     """Check ``target`` against ``logits``; return it and whether it holds class indices."""
     if not isinstance(target, Tensor):
         raise TypeError(f"target must be a torch.Tensor, got {type(target).__name__}")
+    _not_meta("target", target)
+    if target.device != logits.device:
+        raise ValueError(
+            f"target is on device {target.device} but logits on {logits.device}: move both to one device"
+        )
     if target.is_floating_point():
         if target.shape != logits.shape:
             raise ValueError(
@@ -185,12 +205,14 @@ def cross_entropy(logits: Tensor, target: Tensor, reduction: str = "mean") -> Te
             one-hot $\hat{\mathbf{y}}$ and pick $-\ln y'_k$ directly; or class probabilities (a
             floating-point tensor with the shape of ``logits``).
         reduction: ``"mean"`` over examples (default), ``"sum"``, or ``"none"`` for one loss per
-            example.
+            example. On an empty batch (``N = 0``) ``"sum"`` gives 0 and ``"none"`` an empty tensor,
+            as in PyTorch; ``"mean"`` raises ``ValueError``, where PyTorch returns ``nan``.
 
     Raises:
         TypeError: non-float logits, a target that is not a tensor, or a probability target of a
             different dtype.
-        ValueError: wrong shapes, a class index outside $[0, C-1]$, an unknown ``reduction``.
+        ValueError: wrong shapes, a class index outside $[0, C-1]$, an unknown ``reduction``, the
+            mean over an empty batch, tensors on the ``meta`` device or on two different devices.
 
     Examples:
         >>> logits = torch.tensor([[2.0, 0.0, -1.0]])
@@ -217,7 +239,11 @@ def softmax_mse(logits: Tensor, target: Tensor, reduction: str = "mean") -> Tens
     Args:
         logits: ``(N, C)`` or ``(C,)`` floating-point logits.
         target: class indices or class probabilities, as for [`cross_entropy`][].
-        reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        reduction: ``"mean"``, ``"sum"`` or ``"none"``; on an empty batch ``"mean"`` raises
+            ``ValueError`` (PyTorch's ``F.mse_loss`` returns ``nan``), as for [`cross_entropy`][].
+
+    Raises:
+        TypeError, ValueError: as for [`cross_entropy`][].
     """
     logits = _logits(logits)
     target, indices = _target_for(logits, target)

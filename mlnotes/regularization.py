@@ -34,17 +34,25 @@ from mlnotes import _checks
 
 
 def _tensors(params: object) -> list[Tensor]:
+    """``params`` as a list of real floating-point tensors; one message for a tensor and for a list."""
     if isinstance(params, Tensor):
-        return [params]
-    if isinstance(params, nn.Module):
+        tensors = [params]
+    elif isinstance(params, nn.Module):
         raise TypeError("params must be tensors, e.g. model.parameters(), not the module itself")
-    try:
-        tensors = list(params)  # type: ignore[arg-type]
-    except TypeError:
-        kind = type(params).__name__
-        raise TypeError(f"params must be a tensor or an iterable of tensors, got {kind}") from None
+    else:
+        try:
+            tensors = list(params)  # type: ignore[arg-type]
+        except TypeError:
+            kind = type(params).__name__
+            raise TypeError(f"params must be a tensor or an iterable of tensors, got {kind}") from None
     for t in tensors:
-        _checks.floating_tensor("every element of params", t)
+        if not isinstance(t, Tensor):
+            raise TypeError(f"every element of params must be a torch.Tensor, got {type(t).__name__}")
+        if not t.is_floating_point():
+            raise TypeError(
+                f"params must be real floating-point tensors (weights), got dtype {t.dtype}: "
+                "a penalty on complex or integer tensors is not defined here"
+            )
     if not tensors:
         raise ValueError("params is empty")
     return tensors
@@ -123,7 +131,8 @@ class Dropout(nn.Module):
         if not self.training or self.p == 0.0:
             return x
         if self.p == 1.0:
-            return torch.zeros_like(x)
+            # zeros still connected to x, as torch.nn.Dropout(1.0) returns: the gradient is 0, not None
+            return x * 0.0
         keep = 1.0 - self.p
         mask = torch.empty_like(x).bernoulli_(keep).div_(keep)
         return x * mask

@@ -151,3 +151,53 @@ def test_one_hot_matches_torch_and_is_floating_point():
 def test_bad_input_gets_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+EMPTY_TARGETS = [torch.zeros(0, dtype=torch.long), torch.zeros(0, 3)]
+
+
+@pytest.mark.parametrize("loss", [losses.cross_entropy, losses.softmax_mse])
+@pytest.mark.parametrize("target", EMPTY_TARGETS)
+def test_the_mean_over_an_empty_batch_is_refused_where_torch_returns_nan(loss, target):
+    logits = torch.zeros(0, 3)
+    assert torch.isnan(F.cross_entropy(logits, target))  # what torch does
+    with pytest.raises(ValueError, match=r"empty batch.*reduction='sum'") as error:
+        loss(logits, target)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("target", EMPTY_TARGETS)
+def test_sum_and_none_over_an_empty_batch_are_those_of_torch(target):
+    logits = torch.zeros(0, 3)
+    for reduction in ("sum", "none"):
+        theirs = F.cross_entropy(logits, target, reduction=reduction)
+        torch.testing.assert_close(losses.cross_entropy(logits, target, reduction=reduction), theirs)
+        mse = F.mse_loss(torch.zeros(0, 3), torch.zeros(0, 3), reduction="sum")
+        if reduction == "sum":
+            torch.testing.assert_close(losses.softmax_mse(logits, target, reduction="sum"), mse)
+        else:
+            assert losses.softmax_mse(logits, target, reduction="none").shape == (0,)
+
+
+META = torch.device("meta")
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: losses.cross_entropy(torch.zeros(2, 3, device=META), torch.tensor([0, 1])), "logits"),
+        (lambda: losses.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1], device=META)), "target"),
+        (lambda: losses.cross_entropy(torch.zeros(2, 3), torch.zeros(2, 3, device=META)), "target"),
+        (lambda: losses.softmax_mse(torch.zeros(2, 3, device=META), torch.tensor([0, 1])), "logits"),
+        (lambda: losses.softmax_mse(torch.zeros(2, 3), torch.tensor([0, 1], device=META)), "target"),
+        (lambda: losses.softmax(torch.zeros(2, 3, device=META)), "logits"),
+        (lambda: losses.log_softmax(torch.zeros(3, device=META)), "logits"),
+        (lambda: losses.logsumexp(torch.zeros(3, device=META)), "logits"),
+        (lambda: losses.sigmoid(torch.zeros(3, device=META)), "z"),
+        (lambda: losses.one_hot(torch.tensor([0, 1], device=META), 2), "labels"),
+    ],
+)
+def test_meta_tensors_are_refused_in_one_line_naming_the_argument(call, name):
+    with pytest.raises(ValueError, match=f"^{name} is on the 'meta' device") as error:
+        call()
+    assert "\n" not in str(error.value)

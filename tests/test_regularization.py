@@ -168,3 +168,31 @@ def test_early_stopping_errors():
 def test_penalty_bad_input(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("penalty", [l1_penalty, l2_penalty])
+@pytest.mark.parametrize(
+    "bad", [torch.tensor([1j, 2 + 0j]), torch.tensor([1, 2]), torch.tensor([True, False])]
+)
+def test_penalties_refuse_complex_and_integer_tensors_alone_or_in_a_list(penalty, bad):
+    with pytest.raises(TypeError) as alone:
+        penalty(bad, 1.0)
+    with pytest.raises(TypeError) as listed:
+        penalty([torch.ones(2), bad], 1.0)
+    assert str(alone.value) == str(listed.value)
+    assert "params" in str(alone.value) and "floating-point" in str(alone.value)
+    assert "\n" not in str(alone.value)
+
+
+def test_dropout_of_one_keeps_the_graph_with_a_zero_gradient_like_torch():
+    ours_in = nn.Parameter(torch.tensor([1.0, -2.0, 3.0], dtype=F64))
+    theirs_in = nn.Parameter(ours_in.detach().clone())
+    ours = Dropout(1.0)(ours_in * 2)  # a layer before dropout must get a gradient too
+    theirs = nn.Dropout(1.0)(theirs_in * 2)
+    assert ours.requires_grad and ours.grad_fn is not None
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=0)
+    ours.sum().backward()
+    theirs.sum().backward()
+    assert ours_in.grad is not None
+    torch.testing.assert_close(ours_in.grad, theirs_in.grad, rtol=0, atol=0)
+    assert torch.equal(ours_in.grad, torch.zeros(3, dtype=F64))
