@@ -14,10 +14,16 @@ positive, a local minimum; all negative, a local maximum; both signs, a saddle p
 (some $\lambda_i = 0$, the rest of one sign) the second-order test says nothing. Along an eigenvector
 $\mathbf{u}$ with $\lambda<0$ the model falls by $\tfrac12\lambda\lVert\mathbf{u}\rVert^2$
 ([`escape_direction`][], [`escape_step`][]).
+
+Half precision (``float16``, ``bfloat16``) is accepted: PyTorch has no eigen-solver for it, so the
+eigen-decomposition is computed on a float32 copy of the (half-precision) Hessian and the
+eigenvalues and eigenvectors are returned in the input dtype. Such a Hessian holds about 3
+significant digits (``bfloat16``: 2), so choose ``tol`` to match.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
@@ -49,6 +55,15 @@ def product_model_loss(theta: Tensor, x: float = 1.0, y_hat: float = 1.0) -> Ten
     $(w_1, w_2)$ in its last dimension, so a grid of points of shape ``(..., 2)`` gives a grid of
     losses of shape ``(...)``.
 
+    Args:
+        theta: a floating-point tensor of shape ``(2,)`` or ``(..., 2)``.
+        x: the input $x$, a finite real number (a one-element tensor counts as one).
+        y_hat: the target $\hat y$, a finite real number.
+
+    Raises:
+        TypeError: ``theta`` is not a floating-point tensor, or ``x`` / ``y_hat`` is not a number.
+        ValueError: the last dimension of ``theta`` is not 2, or ``x`` / ``y_hat`` is NaN or infinite.
+
     Examples:
         >>> import torch
         >>> product_model_loss(torch.tensor([0.0, 0.0]))
@@ -56,13 +71,42 @@ def product_model_loss(theta: Tensor, x: float = 1.0, y_hat: float = 1.0) -> Ten
     """
     theta = _checks.floating_tensor("theta", theta)
     if theta.dim() == 0 or theta.shape[-1] != 2:
-        raise ValueError(f"theta must have (w1, w2) in its last dimension, got {tuple(theta.shape)}")
+        raise ValueError(
+            "theta must have exactly 2 entries (w1, w2) in its last dimension, "
+            f"got shape {tuple(theta.shape)}"
+        )
+    x = _checks.real("x", x)
+    y_hat = _checks.real("y_hat", y_hat)
+    for name, value in (("x", x), ("y_hat", y_hat)):
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite number, got {value}")
     return (y_hat - theta[..., 0] * theta[..., 1] * x) ** 2
 
 
+_HALF = (torch.float16, torch.bfloat16)
+
+
 def _symmetric_eigh(hessian_matrix: Tensor) -> tuple[Tensor, Tensor]:
+    """Eigenvalues (ascending) and eigenvectors of $(H + H^T)/2$; float32 for half-precision ``H``.
+
+    PyTorch's ``eigh`` has no float16/bfloat16 kernels: such a matrix is decomposed as float32, and
+    the float32 results are returned (callers cast them back to the input dtype).
+    """
     h = _checks.square_matrix("hessian", hessian_matrix)
+    if h.dtype in _HALF:
+        h = h.float()
     return torch.linalg.eigh((h + h.T) / 2)
+
+
+def _as_input_dtype(name: str, values: Tensor, dtype: torch.dtype) -> Tensor:
+    """``values`` in ``dtype``, refusing what overflows it (a half-precision eigenvalue above 65504)."""
+    cast = values.to(dtype)
+    if not torch.isfinite(cast).all():
+        raise ValueError(
+            f"the {name} of the Hessian exceed the range of {dtype} (largest magnitude "
+            f"{float(values.abs().max()):.3g}): compute in float32, e.g. theta.float()"
+        )
+    return cast
 
 
 def _kind_from_eigenvalues(eigenvalues: Tensor, tol: float) -> PointKind:
@@ -177,8 +221,8 @@ def analyze_point(
         grad_norm=grad_norm,
         is_critical=is_critical,
         kind=_kind_from_eigenvalues(eigenvalues, tol),
-        eigenvalues=eigenvalues,
-        eigenvectors=eigenvectors,
+        eigenvalues=_as_input_dtype("eigenvalues", eigenvalues, theta.dtype),
+        eigenvectors=eigenvectors.to(theta.dtype),
         min_ratio=float((eigenvalues > tol).double().mean()),
     )
 
@@ -209,6 +253,7 @@ def escape_direction(hessian_matrix: Tensor, tol: float = 1e-6) -> tuple[float, 
     """
     tol = _checks.nonnegative("tol", tol)
     eigenvalues, eigenvectors = _symmetric_eigh(hessian_matrix)
+    eigenvectors = eigenvectors.to(hessian_matrix.dtype)  # float32 back to half precision
     lam = float(eigenvalues[0])
     if not lam < -tol:
         raise ValueError(
@@ -242,7 +287,12 @@ def escape_step(loss_fn: LossFn, theta: Tensor, step_size: float = 1.0, *, tol: 
     step_size = _checks.nonnegative("step_size", step_size)
     theta = _checks.vector("theta", theta).detach()
     _, u = escape_direction(hessian(loss_fn, theta), tol)
-    return theta + step_size * u
+    new = theta + step_size * u
+    if not torch.isfinite(new).all():
+        raise ValueError(
+            f"step_size {step_size:g} takes theta beyond the range of {theta.dtype}: take a smaller step"
+        )
+    return new
 
 
 class TaylorModel:
@@ -251,7 +301,8 @@ class TaylorModel:
     ``TaylorModel(loss_fn, theta0)(theta)`` returns
     $L(\boldsymbol\theta') + \mathbf{d}^\top\mathbf{g} + \tfrac12\mathbf{d}^\top\mathbf{H}\mathbf{d}$
     with $\mathbf{d} = \boldsymbol\theta - \boldsymbol\theta'$. ``theta`` may carry leading batch
-    dimensions, ``(..., n)``, to evaluate the model on a grid at once.
+    dimensions, ``(..., n)``, to evaluate the model on a grid at once; it must have the dtype and
+    device of ``theta0`` (a ``TypeError`` or ``ValueError`` says how to convert it otherwise).
 
     Attributes:
         theta0: $\boldsymbol\theta'$.
@@ -274,6 +325,16 @@ class TaylorModel:
 
     def __call__(self, theta: Tensor) -> Tensor:
         theta = _checks.floating_tensor("theta", theta)
+        if theta.dtype != self.theta0.dtype:
+            raise TypeError(
+                f"theta must have theta0's dtype {self.theta0.dtype}, got {theta.dtype}: "
+                f"convert it with theta.to({self.theta0.dtype})"
+            )
+        if theta.device != self.theta0.device:
+            raise ValueError(
+                f"theta must be on theta0's device {self.theta0.device}, got {theta.device}: "
+                f"move it with theta.to('{self.theta0.device}')"
+            )
         n = self.theta0.numel()
         if theta.dim() == 0 or theta.shape[-1] != n:
             raise ValueError(f"theta must have {n} entries in its last dimension, got {tuple(theta.shape)}")

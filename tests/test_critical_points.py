@@ -176,3 +176,88 @@ def test_bad_arguments():
     q = TaylorModel(product_model_loss, torch.zeros(2, dtype=F64))
     with pytest.raises(ValueError, match="2 entries in its last dimension"):
         q(torch.zeros(3, dtype=F64))
+
+
+HALF = [torch.float16, torch.bfloat16]
+HALF_TOL = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2}  # a few units in the last place
+
+
+def _saddle_matrix(dtype):
+    # a symmetric matrix with eigenvalues of both signs, exactly representable in half precision
+    return torch.tensor([[1.0, 2.0, 0.5], [2.0, -3.0, 0.25], [0.5, 0.25, 0.75]], dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_half_precision_hessians_are_decomposed_like_float64(dtype):
+    h = _saddle_matrix(dtype)
+    ref_values, ref_vectors = torch.linalg.eigh(h.double())  # the same matrix, in float64
+    assert classify_hessian(h) is classify_hessian(h.double()) is PointKind.SADDLE_POINT
+    lam, u = escape_direction(h)
+    assert u.dtype == dtype
+    tol = HALF_TOL[dtype]
+    assert lam == pytest.approx(ref_values[0].item(), rel=tol)
+    ref_u = ref_vectors[:, 0] * torch.sign(ref_vectors[ref_vectors[:, 0].abs().argmax(), 0])
+    torch.testing.assert_close(u.double(), ref_u, rtol=0, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", HALF)
+def test_analyze_point_and_escape_step_in_half_precision(dtype):
+    theta = torch.zeros(2, dtype=dtype)
+    report = analyze_point(product_model_loss, theta)
+    assert report.kind is PointKind.SADDLE_POINT
+    assert report.eigenvalues.dtype == report.eigenvectors.dtype == dtype
+    reference = analyze_point(product_model_loss, torch.zeros(2, dtype=F64))
+    tol = HALF_TOL[dtype]
+    torch.testing.assert_close(report.eigenvalues.double(), reference.eigenvalues, rtol=0, atol=tol)
+    new = escape_step(product_model_loss, theta, 2**0.5)
+    assert new.dtype == dtype
+    expected = escape_step(product_model_loss, torch.zeros(2, dtype=F64), 2**0.5)
+    torch.testing.assert_close(new.double(), expected, rtol=0, atol=2 * tol)
+
+
+def test_half_precision_eigenvalues_that_overflow_the_dtype_are_refused():
+    def loss(theta):
+        return 3e4 * theta.sum() ** 2  # H = 6e4 [[1, 1], [1, 1]]: entries fit float16, eigenvalue 1.2e5 not
+
+    theta = torch.zeros(2, dtype=torch.float16)
+    assert torch.isfinite(hessian(loss, theta)).all()
+    with pytest.raises(ValueError, match=r"eigenvalues of the Hessian exceed the range of torch\.float16"):
+        analyze_point(loss, theta)
+    assert classify_hessian(hessian(loss, theta)) is PointKind.INCONCLUSIVE  # 0 and 1.2e5, in float32
+
+
+def test_an_escape_step_that_overflows_the_dtype_is_refused():
+    with pytest.raises(ValueError, match="step_size"):
+        escape_step(product_model_loss, torch.zeros(2, dtype=torch.float16), 1e5)
+
+
+def test_taylor_model_refuses_a_theta_of_another_dtype():
+    q = TaylorModel(product_model_loss, torch.zeros(2))
+    with pytest.raises(TypeError, match=r"theta must have theta0's dtype torch\.float32, got torch\.float64"):
+        q(torch.ones(2, dtype=F64))
+    assert float(q(torch.ones(2))) == -1.0  # the same point in theta0's dtype: 1 - 2 w1 w2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"x": "a"}, TypeError, "x"),
+        ({"x": torch.ones(5)}, TypeError, "x"),
+        ({"y_hat": [1.0]}, TypeError, "y_hat"),
+        ({"x": True}, TypeError, "x"),
+        ({"x": float("nan")}, ValueError, "x"),
+        ({"y_hat": float("inf")}, ValueError, "y_hat"),
+    ],
+)
+def test_product_model_loss_refuses_what_is_not_a_finite_number(kwargs, error, name):
+    with pytest.raises(error, match=f"^{name} must be a"):
+        product_model_loss(torch.ones(2), **kwargs)
+
+
+def test_product_model_loss_takes_numbers_in_any_form():
+    theta = torch.tensor([0.5, 3.0], dtype=F64)
+    by_hand = (2.0 - 0.5 * 3.0 * 4.0) ** 2  # (y_hat - w1 w2 x)^2 = 16
+    for x, y_hat in [(4.0, 2.0), (torch.tensor(4.0), torch.tensor([2.0])), (4, 2)]:
+        assert float(product_model_loss(theta, x=x, y_hat=y_hat)) == by_hand
+    with pytest.raises(ValueError, match="exactly 2 entries"):
+        product_model_loss(torch.ones(2, 3))
