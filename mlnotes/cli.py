@@ -5,7 +5,8 @@ so all of them accept the same flags:
 
 ``--out DIR``
     where figures are written (default ``docs/figures``, the folder the book shows them from);
-    it must be a folder that exists or can be created, and that this user can write to;
+    it must be a folder that exists or can be created, and that this user can write to; an empty
+    name is refused (``--out .`` is the current folder);
 ``--device {auto,cpu,cuda}``
     where tensors live (``auto``: CUDA if available);
 ``--seed N``
@@ -46,11 +47,20 @@ def _seed(text: str) -> int:
     return value
 
 
+def _out(text: str) -> Path:
+    """``--out``: a folder name; an empty one is refused (``Path("")`` would silently mean ``.``)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"must name a folder, got {text!r}; pass --out . to write into the current folder"
+        )
+    return Path(text)
+
+
 def example_parser(description: str) -> argparse.ArgumentParser:
     """An ``ArgumentParser`` with the flags shared by every example script."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
-        "--out", type=Path, default=DEFAULT_OUT, help=f"folder for the figures (default: {DEFAULT_OUT})"
+        "--out", type=_out, default=DEFAULT_OUT, help=f"folder for the figures (default: {DEFAULT_OUT})"
     )
     parser.add_argument(
         "--device",

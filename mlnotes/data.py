@@ -165,6 +165,42 @@ def _fraction(name: str, value: object) -> float:
     return number
 
 
+def _check_split_sizes(y: np.ndarray, val_fraction: float, test_fraction: float) -> None:
+    """Refuse fractions that leave a split fewer examples than classes (stratification needs one each).
+
+    The sizes are scikit-learn's: ``ceil(test_size * n)`` for the split taken off, the rest for the
+    other, first for the test split and then for the validation split out of the rest.
+    """
+    n, classes = len(y), len(np.unique(y))
+    n_test = math.ceil(test_fraction * n)
+    n_rest = n - n_test
+    n_val = math.ceil(val_fraction / (1.0 - test_fraction) * n_rest)
+    n_train = n_rest - n_val
+    why = f"fewer than the {classes} classes (a stratified split needs at least one of each)"
+    largest = math.floor((1.0 - (classes + 2) / n) * 1e4) / 1e4  # 2: the two ceilings below
+    if n_test < classes:
+        raise ValueError(
+            f"test_fraction={test_fraction} gives the test split {n_test} of the {n} examples, {why}: "
+            f"pass test_fraction >= {classes / n:.4g}"
+        )
+    if n_rest < 2 * classes:
+        raise ValueError(
+            f"test_fraction={test_fraction} leaves {n_rest} of the {n} examples for the training and "
+            f"validation splits, {why} in each: make val_fraction + test_fraction at most {largest}"
+        )
+    if n_val < classes:
+        smallest = classes * (1.0 - test_fraction) / n_rest
+        raise ValueError(
+            f"val_fraction={val_fraction} gives the validation split {n_val} of the {n} examples, {why}: "
+            f"pass val_fraction >= {smallest:.4g} (with test_fraction={test_fraction})"
+        )
+    if n_train < classes:
+        raise ValueError(
+            f"val_fraction + test_fraction = {val_fraction} + {test_fraction} leaves the training split "
+            f"{n_train} of the {n} examples, {why}: make the sum at most {largest}"
+        )
+
+
 def _split(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fraction: float, seed: int) -> Dataset:
     from sklearn.model_selection import train_test_split
 
@@ -175,6 +211,7 @@ def _split(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fraction: flo
         raise ValueError(
             f"val_fraction + test_fraction must be below 1, got {val_fraction} + {test_fraction}"
         )
+    _check_split_sizes(y, val_fraction, test_fraction)
     x_rest, x_test, y_rest, y_test = train_test_split(
         x, y, test_size=test_fraction, random_state=seed, stratify=y
     )
@@ -215,6 +252,8 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
             or a size that does not match its header); the message names the file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not an IDX file")
     with open(path, "rb") as handle:
         compressed = handle.read(2) == b"\x1f\x8b"
     try:
@@ -231,7 +270,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         raise ValueError(f"{path}: IDX header truncated ({ndim} dimensions, {len(raw)} bytes)")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = _IDX_DTYPES[code]
-    expected = int(np.prod(shape)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: 0xffffffff**2 does not overflow
     if len(raw) - header != expected:
         raise ValueError(
             f"{path}: IDX data has {len(raw) - header} bytes, "
@@ -304,6 +343,16 @@ def _download(name: str, checksum: str, folder: Path, mirrors: Sequence[str], ti
     )
 
 
+def _check_folder(name: str, folder: Path) -> None:
+    """Refuse a ``folder`` that is an existing file or lies below one (it could never be created)."""
+    ancestor = folder
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        where = "is a file" if ancestor == folder else f"lies below {ancestor}, which is a file"
+        raise ValueError(f"{name} {folder} {where}, not a folder: pass a folder for the MNIST cache")
+
+
 def load_mnist(
     root: str | os.PathLike[str] | None = None,
     *,
@@ -334,8 +383,10 @@ def load_mnist(
 
     Raises:
         RuntimeError: a file is missing and cannot be downloaded (offline), with what to do.
-        ValueError: a checksum does not match, a file is not valid IDX, or an argument is out of range.
-        TypeError: ``val_size``, ``seed`` or ``timeout`` is not a number of the right kind,
+        ValueError: a checksum does not match, a file is not valid IDX, an argument is out of range,
+            or ``root`` is a file (or lies below one) rather than a folder.
+        TypeError: ``val_size``, ``seed`` or ``timeout`` is not a number of the right kind, ``root``
+            is not a path,
             ``download`` is not a bool, or ``mirrors`` holds something other than strings.
     """
     val_size = _checks.integer("val_size", val_size)
@@ -351,7 +402,13 @@ def load_mnist(
     if not all(isinstance(m, str) for m in mirrors):
         raise TypeError(f"mirrors must be base URLs (strings), got {mirrors!r}")
     files = MNIST_FILES if files is None else files
-    folder = Path(root if root is not None else DEFAULT_CACHE) / "mnist"
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder (a str or pathlib.Path) or None, got {type(root).__name__}")
+    root = Path(root if root is not None else DEFAULT_CACHE)
+    _check_folder("root", root)
+    folder = root / "mnist"
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not a folder: MNIST is cached in root/mnist; move it away")
     paths = {}
     for name, checksum in files.items():
         if download:

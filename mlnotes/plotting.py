@@ -52,18 +52,49 @@ def new_figure(
     return fig, axes
 
 
+def _folder_problem(path: Path) -> str | None:
+    """Why the folder of ``path`` cannot hold it (an ancestor is a file), or ``None``."""
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor.parent != ancestor:
+        ancestor = ancestor.parent
+    if ancestor.exists() and not ancestor.is_dir():
+        return f"path {path} lies below {ancestor}, which is a file, not a folder: pass a path in a folder"
+    return None
+
+
 def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     """Save ``fig`` to ``path`` (``.svg``, ``.png`` or ``.pdf``) deterministically and atomically.
 
+    Missing folders above ``path`` are created. The figure is written to a temporary file next to
+    ``path`` and renamed into place, so an error leaves the old file (if any) untouched.
+
     Raises:
-        ValueError: an unsupported file extension.
+        TypeError: ``fig`` is not a ``matplotlib.figure.Figure``, or ``path`` is not a path.
+        ValueError: an unsupported file extension; ``path`` is an existing folder, lies below a
+            file, or its folder cannot be created or written to (the message names ``path`` and
+            says why).
     """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure (e.g. from new_figure()), got {type(fig).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or a pathlib.Path, got {type(path).__name__}")
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in _NO_METADATA:
         raise ValueError(f"path must end in one of {sorted(_NO_METADATA)}, got {path.name!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    if path.is_dir():
+        raise ValueError(f"path {path} is an existing folder: pass a file name, e.g. {path / 'fig.svg'}")
+    problem = _folder_problem(path)
+    if problem:
+        raise ValueError(problem)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ValueError(
+            f"cannot write path {path} ({reason}): pass a path in a folder you can write to"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as handle, matplotlib.rc_context(STYLE):
             fig.savefig(handle, format=suffix[1:], metadata=_NO_METADATA[suffix])

@@ -5,7 +5,9 @@ Nothing is downloaded: "mirrors" are file:// folders of small synthetic IDX file
 
 import gzip
 import hashlib
+import math
 import os
+import re
 import socket
 import struct
 import threading
@@ -410,3 +412,72 @@ def test_as_split_refuses_what_is_not_a_split_in_one_line_naming_the_argument(va
         as_split("val_data", value)
     text = one_line(info)
     assert text.startswith("val_data") and words in text, text
+
+
+# ---------------------------------------------------------------- sizes, folders, fractions at their limits
+
+
+def test_idx_sizes_are_computed_without_integer_overflow(tmp_path):
+    header = bytes([0, 0, 0x0B, 2]) + struct.pack(">2I", 0xFFFFFFFF, 0xFFFFFFFF)  # int16, 2 bytes each
+    path = write(tmp_path / "huge.idx", header + b"\x00" * 6, compress=False)
+    needed = 0xFFFFFFFF * 0xFFFFFFFF * 2  # by hand, in Python integers
+    with pytest.raises(ValueError, match=f"has 6 bytes, .* needs {needed}$") as error:
+        read_idx(path)
+    assert str(path) in one_line(error)
+
+
+def test_read_idx_refuses_a_folder_naming_it(tmp_path):
+    with pytest.raises(ValueError, match="is a folder, not an IDX file") as error:
+        read_idx(tmp_path)
+    assert str(tmp_path) in one_line(error)
+
+
+@pytest.mark.parametrize("download", [True, False])
+def test_mnist_root_that_is_a_file_or_below_one_is_refused(tmp_path, download):
+    file = tmp_path / "taken"
+    file.write_text("keep", encoding="utf-8")
+    for root, words in ((file, "is a file, not a folder"), (file / "sub", f"lies below {file}")):
+        with pytest.raises(ValueError, match=f"^root {re.escape(str(root))} ") as error:
+            load_mnist(root, download=download, mirrors=["http://192.0.2.1/"])  # never contacted
+        assert words in one_line(error)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "mnist").write_text("keep", encoding="utf-8")
+    with pytest.raises(ValueError, match="mnist is a file, not a folder"):
+        load_mnist(tmp_path / "cache", download=download, mirrors=["http://192.0.2.1/"])
+    assert file.read_text(encoding="utf-8") == "keep"
+    with pytest.raises(TypeError, match=r"^root must be a folder"):
+        load_mnist(3)
+
+
+def _sizes_by_hand(n, val_fraction, test_fraction):
+    """scikit-learn's sizes: ceil(fraction * n) for the split taken off, first test, then val."""
+    n_test = math.ceil(test_fraction * n)
+    n_val = math.ceil(val_fraction / (1 - test_fraction) * (n - n_test))
+    return n - n_test - n_val, n_val, n_test
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name", "smallest"),
+    [
+        ({"val_fraction": 1e-9}, "val_fraction", "0.005567"),  # 10 * 0.8 / 1437
+        ({"test_fraction": 1e-9}, "test_fraction", "0.005565"),  # 10 / 1797
+        ({"val_fraction": 0.5, "test_fraction": 0.499}, "val_fraction + test_fraction", "0.9933"),
+        ({"val_fraction": 0.001, "test_fraction": 0.995}, "test_fraction", "0.9933"),
+    ],
+)
+def test_digits_fractions_that_leave_a_split_fewer_examples_than_classes(kwargs, name, smallest):
+    with pytest.raises(ValueError) as error:
+        load_digits(**kwargs)
+    text = one_line(error)
+    assert text.startswith(name) and "10 classes" in text and smallest in text, text
+    assert "should be greater or equal" not in text  # not scikit-learn's message
+
+
+def test_digits_smallest_fractions_the_message_names_work():
+    for kwargs in ({"val_fraction": 0.005567}, {"test_fraction": 0.005565}, {"val_fraction": 0.7933}):
+        data = load_digits(**kwargs)
+        sizes = (len(data.train), len(data.val), len(data.test))
+        val, test = kwargs.get("val_fraction", 0.2), kwargs.get("test_fraction", 0.2)
+        assert sizes == _sizes_by_hand(1797, val, test)
+        for split in (data.train, data.val, data.test):
+            assert torch.bincount(split.y, minlength=10).min() >= 1  # every class in every split

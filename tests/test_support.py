@@ -3,6 +3,7 @@
 import functools
 import importlib.util
 import os
+import re
 import time
 from pathlib import Path
 
@@ -200,3 +201,58 @@ def test_every_example_refuses_bad_flags_before_computing_anything(
     assert captured.out == "", f"{script.name} printed before its flags were checked"
     assert elapsed < 2.0, f"{script.name} took {elapsed:.1f} s to refuse {argv}: it computed first"
     assert os.listdir(tmp_path) == ["taken.svg"] and file.read_text(encoding="utf-8") == "keep"
+
+
+# ---------------------------------------------------------------- save_figure and --out: what they refuse
+
+
+@pytest.mark.parametrize("fig", ["fig", None, object()])
+def test_save_figure_refuses_what_is_not_a_figure(tmp_path, fig):
+    with pytest.raises(TypeError, match=r"^fig must be a matplotlib Figure"):
+        save_figure(fig, tmp_path / "a.png")
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_figure_below_a_file_or_onto_a_folder_is_refused_naming_the_path(tmp_path):
+    file = tmp_path / "taken"
+    file.write_text("keep", encoding="utf-8")
+    for path in (file / "a.png", file / "sub" / "a.svg"):
+        expected = f"^path {re.escape(str(path))} lies below {re.escape(str(file))}, which is a file"
+        with pytest.raises(ValueError, match=expected):
+            save_figure(_figure(), path)
+    folder = tmp_path / "folder.svg"
+    folder.mkdir()
+    with pytest.raises(ValueError, match=r"is an existing folder"):
+        save_figure(_figure(), folder)
+    with pytest.raises(TypeError, match=r"^path must be a str"):
+        save_figure(_figure(), 3)
+    assert sorted(os.listdir(tmp_path)) == ["folder.svg", "taken"] and os.listdir(folder) == []
+    assert file.read_text(encoding="utf-8") == "keep"
+
+
+def test_save_figure_whose_folder_cannot_be_created_names_the_path(tmp_path, monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    path = tmp_path / "new" / "a.png"
+    with pytest.raises(ValueError, match=r"Permission denied") as error:
+        save_figure(_figure(), path)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("out", ["", "  "])
+def test_an_empty_out_is_an_argparse_error(tmp_path, capsys, monkeypatch, out):
+    monkeypatch.chdir(tmp_path)  # where Path("") would have put the figures
+    with pytest.raises(SystemExit) as exit_info:
+        parse_example_args(example_parser("test"), ["--out", out])
+    assert exit_info.value.code == 2
+    (line,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert "--out" in line and "must name a folder" in line and "--out ." in line
+    assert os.listdir(tmp_path) == []
+
+
+def test_an_explicit_out_dot_is_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert parse_example_args(example_parser("test"), ["--out", "."]).out == Path(".")
+    assert os.listdir(tmp_path) == []
