@@ -193,8 +193,13 @@ def materialized(model: nn.Module) -> nn.Module:
     return model
 
 
-def mean_loss(name: str, loss_fn: object) -> object:
-    """``loss_fn``, if it is callable and (for a loss module, e.g. ``nn.MSELoss``) averages the batch."""
+def mean_loss(name: str, loss_fn: object, *, over_examples: bool = False) -> object:
+    """``loss_fn``, if it is callable and (for a loss module, e.g. ``nn.MSELoss``) averages the batch.
+
+    With ``over_examples``, the mean must be a plain mean over the examples, so that batch means
+    weighted by batch size add up to the mean over all data: a class-weighted cross-entropy divides
+    by the sum of the weights instead, and is refused.
+    """
     if not callable(loss_fn):
         raise TypeError(f"{name} must be callable, got {type(loss_fn).__name__}")
     reduction = getattr(loss_fn, "reduction", "mean")
@@ -203,7 +208,32 @@ def mean_loss(name: str, loss_fn: object) -> object:
             f"{name} must return the mean loss of a batch, but it has reduction={reduction!r}: "
             "use reduction='mean' (the default)"
         )
+    weighted = isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)) and loss_fn.weight is not None
+    if over_examples and weighted:
+        raise ValueError(
+            f"{name} has class weights, so its batch mean divides by the batch's total weight and batch "
+            "means do not add up to the mean over the data: use the loss without weight="
+        )
     return loss_fn
+
+
+def ignored_index(loss_fn: object) -> int | None:
+    """The target value that ``loss_fn`` leaves out of its mean (-100 for PyTorch's cross-entropy)."""
+    if isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)):
+        return loss_fn.ignore_index
+    if loss_fn in (nn.functional.cross_entropy, nn.functional.nll_loss):
+        return -100
+    return None
+
+
+def no_ignored_targets(name: str, targets: Tensor, loss_fn: object) -> None:
+    """Refuse targets equal to the loss's ``ignore_index``: they leave the batch mean over fewer examples."""
+    index = ignored_index(loss_fn)
+    if index is not None and not targets.is_floating_point() and bool((targets == index).any()):
+        raise ValueError(
+            f"{name} targets hold {index}, the loss's ignore_index: the batch mean then counts fewer "
+            "examples than the batch holds, so batch means do not add up; remove those examples first"
+        )
 
 
 def trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:

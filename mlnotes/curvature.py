@@ -161,7 +161,7 @@ class HessianOperator:
         cache_graph: bool | None = None,
     ) -> None:
         model = _checks.module("model", model)
-        loss_fn = _checks.mean_loss("loss_fn", loss_fn)
+        loss_fn = _checks.mean_loss("loss_fn", loss_fn, over_examples=True)
         if method not in HVP_METHODS:
             raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
         if mode not in MODES:
@@ -207,6 +207,7 @@ class HessianOperator:
         self._prints: list[tuple[float, ...]] = []
         for index, (inputs, targets) in enumerate(self._pass(check=True)):
             check_batch(inputs, targets, self.dtype, self.device, f"batch {index} of data: ")
+            _checks.no_ignored_targets(f"batch {index} of data:", targets, loss_fn)
         self.size = int(sum(f[0] for f in self._prints))
         if self.size == 0:
             raise ValueError("data holds no examples")
@@ -290,12 +291,15 @@ class HessianOperator:
         modes = [(layer, layer.training) for layer in self._structure.modules()]
         self._structure.train(self.mode == "train")
         try:
-            if self.mode == "train":  # the copy takes the model's current buffers (not its running stats)
-                own = dict(self.model.named_buffers())
+            if self.mode == "train":  # the copy takes the model's current frozen parameters and buffers
+                own = {**dict(self.model.named_parameters()), **dict(self.model.named_buffers())}
                 with torch.no_grad():
-                    for name, buffer in self._structure.named_buffers():
-                        if name in own:
-                            buffer.copy_(own[name])
+                    for name, tensor in (
+                        *self._structure.named_parameters(),
+                        *self._structure.named_buffers(),
+                    ):
+                        if name in own:  # batch-norm running statistics exist in the model only
+                            tensor.copy_(own[name])
             theta, total = self._point(), None
             for inputs, targets in self._pass():
                 loss = ModuleLoss(self._structure, self.loss_fn, inputs, targets)
@@ -336,11 +340,12 @@ class HessianOperator:
         return total
 
     def _state(self) -> Tensor:
-        """Every number the products depend on besides the data: parameters and floating buffers."""
-        buffers = [
-            b.detach().reshape(-1).to(self.dtype) for b in self.model.buffers() if b.is_floating_point()
-        ]
-        return torch.cat([self._point(), *[b.to(self.device) for b in buffers]])
+        """Every number the products depend on besides the data: all parameters (frozen ones too)
+        and the floating-point buffers."""
+        frozen = [p for p in self.model.parameters() if not p.requires_grad]
+        others = [t for t in (*frozen, *self.model.buffers()) if t.is_floating_point()]
+        flat = [t.detach().reshape(-1).to(dtype=self.dtype, device=self.device) for t in others]
+        return torch.cat([self._point(), *flat])
 
     def _cached_graphs(self) -> list[tuple[Tensor, Tensor, float]]:
         """Per batch: a leaf copy of theta, the gradient with its graph, and the batch's weight.
@@ -430,6 +435,7 @@ def _product(matvec: MatVec, v: Tensor, count: int) -> Tensor:
     if not isinstance(w, Tensor) or w.shape != v.shape:
         shape = tuple(w.shape) if isinstance(w, Tensor) else type(w).__name__
         raise ValueError(f"matvec must return a vector of length {v.numel()}, got {shape}")
+    w = w.detach()  # a product built with create_graph=True: only its values are used
     if not bool(torch.isfinite(w).all()):
         raise ValueError(
             f"matvec returned NaN or inf at product {count + 1}: "
@@ -445,14 +451,16 @@ def _lanczos_basis(
     stop: Callable[[Tensor, Tensor, float], bool] | None = None,
     products_before: int = 0,
     restart: Callable[[Tensor, Tensor], Tensor | None] | None = None,
-) -> tuple[Tensor, Tensor, Tensor, float]:
+) -> tuple[Tensor, Tensor, Tensor, float, float]:
     """``steps`` Lanczos steps from the unit vector ``q`` with full re-orthogonalization.
 
-    Returns the basis Q (steps x n), the diagonal alpha and off-diagonal beta of T, and the last
-    beta (the residual norm factor). Stops early when ``stop(alpha, beta, last_beta)`` says so, or
-    on breakdown (the Krylov space is invariant). On breakdown ``restart(alpha, beta)``, if given,
-    may return a fresh random vector to go on with (it is made orthogonal to the basis, and its
-    coupling beta is 0, so T becomes block diagonal), or ``None`` to stop.
+    Returns the basis Q (steps x n), the diagonal alpha and off-diagonal beta of T, the last beta
+    (the residual norm factor), all for the operator divided by ``factor``, and ``factor`` (a power
+    of two, 1 unless the operator's scale is extreme). Stops early when
+    ``stop(alpha, beta, last_beta)`` says so, or on breakdown (the Krylov space is invariant). On
+    breakdown ``restart(alpha, beta)``, if given, may return a fresh random vector to go on with (it
+    is made orthogonal to the basis, and its coupling beta is 0, so T becomes block diagonal), or
+    ``None`` to stop.
     """
     n = q.numel()
     basis = torch.empty(steps, n, dtype=q.dtype, device=q.device)
@@ -460,14 +468,21 @@ def _lanczos_basis(
     beta = torch.zeros(steps, dtype=q.dtype, device=q.device)
     basis[0] = q
     m = steps
-    last = 0.0
+    last, factor = 0.0, 1.0
     for j in range(steps):
         w = _product(matvec, basis[j], products_before + j)
+        if j == 0:
+            factor = _power_of_two(w)
+        if factor != 1.0:
+            w = w / factor
         alpha[j] = torch.dot(w, basis[j])
         earlier = basis[: j + 1]
-        w = _orthogonalized(w, earlier)
-        last = float(torch.linalg.vector_norm(w))
+        coefficients = earlier @ w
         scale = max(float(alpha[: j + 1].abs().max()), float(beta[:j].abs().max()) if j else 0.0, 1e-300)
+        _check_symmetric(coefficients, beta, j, scale)
+        w = torch.addmv(w, earlier.T, coefficients, alpha=-1)  # re-orthogonalization, twice:
+        w.addmv_(earlier.T, earlier @ w, alpha=-1)  # "twice is enough"
+        last = float(torch.linalg.vector_norm(w))
         if j + 1 == steps:
             m = j + 1
             break
@@ -487,7 +502,39 @@ def _lanczos_basis(
         if stop is not None and stop(alpha[: j + 1], beta[:j], last):
             m = j + 1
             break
-    return basis[:m], alpha[:m], beta[: m - 1], last
+    return basis[:m], alpha[:m], beta[: m - 1], last, factor
+
+
+def _power_of_two(w: Tensor) -> float:
+    """1, or the power of two near max |w| when that is so small or large that squares would
+    underflow or overflow (vector norms of entries near 1e-160 come out 0 in float64).
+
+    Dividing by a power of two is exact, so T of the scaled operator is T of the operator over it.
+    """
+    info = torch.finfo(w.dtype)
+    largest = float(w.abs().max())
+    if largest == 0.0 or info.tiny**0.25 <= largest <= info.max**0.25:
+        return 1.0
+    return 2.0 ** round(math.log2(largest))
+
+
+def _check_symmetric(coefficients: Tensor, beta: Tensor, j: int, scale: float) -> None:
+    """Refuse an operator that is not symmetric, seen in the Lanczos coefficients of step ``j``.
+
+    For a symmetric A, q_{j-1}^T A q_j equals beta_{j-1} and q_i^T A q_j vanishes for i < j - 1 (up
+    to rounding); an operator that is not symmetric breaks both.
+    """
+    if j == 0:
+        return
+    gap = abs(float(coefficients[j - 1]) - float(beta[j - 1]))
+    if j > 1:
+        gap = max(gap, float(coefficients[: j - 1].abs().max()))
+    allowed = 100 * math.sqrt(torch.finfo(coefficients.dtype).eps) * scale
+    if gap > allowed:
+        raise ValueError(
+            f"matvec is not symmetric (q_i^T A q_j differs from q_j^T A q_i by {gap:.3g}, relative "
+            f"{gap / scale:.2g}): lanczos and spectral_density need a symmetric operator such as a Hessian"
+        )
 
 
 def _orthogonalized(w: Tensor, earlier: Tensor) -> Tensor:
@@ -653,11 +700,11 @@ def lanczos(
         return _unit(gen, n, dtype, device)
 
     q = _unit(gen, n, dtype, device)
-    basis, alpha, beta, last = _lanczos_basis(matvec, q, steps, done, restart=restart)
+    basis, alpha, beta, last, factor = _lanczos_basis(matvec, q, steps, done, restart=restart)
     values, y, res, scale = residuals(alpha, beta, last)
     converged = met(res, scale)
     vectors = basis.T @ y
-    return LanczosResult(values, vectors, int(alpha.numel()), converged)
+    return LanczosResult(values * factor, vectors, int(alpha.numel()), converged)
 
 
 def hutchinson_trace(
@@ -757,7 +804,8 @@ def spectral_density(
         n: the dimension.
         steps: Lanczos steps per run ($\le n$).
         runs: independent start vectors.
-        sigma: the smoothing width (default: 1% of the range of all nodes).
+        sigma: the smoothing width (default: 1% of the range of all nodes, or of their magnitude
+            when they all coincide).
         points: grid points, spread over the nodes' range plus $5\sigma$ on each side.
         seed: the seed of the random start vectors.
         dtype: float32 or float64 (default: the operator's ``dtype``, else float64).
@@ -790,15 +838,15 @@ def spectral_density(
     products = 0
     for _ in range(runs):
         q = _rademacher(n, gen, dtype, device) / math.sqrt(n)
-        _, alpha, beta, _ = _lanczos_basis(matvec, q, steps, products_before=products)
+        _, alpha, beta, _, factor = _lanczos_basis(matvec, q, steps, products_before=products)
         products += alpha.numel()
         values, vectors = torch.linalg.eigh(_tridiagonal(alpha, beta))
-        nodes.append(values.cpu())
+        nodes.append((values * factor).cpu())
         weights.append((vectors[0] ** 2).cpu())
     everything = torch.cat(nodes)
     lo, hi = float(everything.min()), float(everything.max())
-    if sigma is None:
-        sigma = max(0.01 * (hi - lo), 1e-12)
+    if sigma is None:  # 1% of the nodes' range; of their size when they all coincide; 1 for all zero
+        sigma = 0.01 * (hi - lo) or 0.01 * max(abs(lo), abs(hi)) or 1.0
     grid = torch.linspace(lo - 5 * sigma, hi + 5 * sigma, points, dtype=torch.float64)
     density = torch.zeros_like(grid)
     for t, w in zip(nodes, weights, strict=True):

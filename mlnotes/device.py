@@ -31,7 +31,11 @@ def resolve_device(name: str | torch.device) -> torch.device:
         raise TypeError(f"device must be a string such as 'cpu' or a torch.device, got {type(name).__name__}")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cpu":
+    if name == "cpu" or name.startswith("cpu:"):  # PyTorch takes "cpu:0"; there is one CPU device
+        try:
+            torch.device(name)
+        except RuntimeError:
+            raise ValueError(f"device {name!r} is not a device name: use 'cpu'") from None
         return torch.device("cpu")
     if name == "mps":
         if not torch.backends.mps.is_available():

@@ -22,6 +22,7 @@ from tqdm import tqdm  # tqdm.auto warns "IProgress not found" in every lab note
 from mlnotes import _checks
 from mlnotes.batchnorm import BatchNorm
 from mlnotes.data import Split, as_split
+from mlnotes.optim import NonFiniteGradient
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -137,7 +138,8 @@ def evaluate(
     split = _finite("split", as_split("split", split))
     _classification_targets("split", split.y)
     _input_dtype("split", split, model)
-    loss_fn = _checks.mean_loss("loss_fn", loss_fn)
+    loss_fn = _checks.mean_loss("loss_fn", loss_fn, over_examples=True)
+    _checks.no_ignored_targets("split", split.y, loss_fn)
     batch_size = _checks.positive_int("batch_size", batch_size)
     here = _model_device(model)
     device = here if device is None else _checks.device("device", device)
@@ -269,10 +271,12 @@ def train(
     data = _finite("data", as_split("data", data))
     _input_dtype("data", data, model)
     val = None if val is None else _finite("val", as_split("val", val))
-    if val is not None:
+    loss_fn = _checks.mean_loss("loss_fn", loss_fn)
+    if val is not None:  # what evaluate() will refuse after the first epoch, refused before it
         _classification_targets("val", val.y)
         _input_dtype("val", val, model)
-    loss_fn = _checks.mean_loss("loss_fn", loss_fn)
+        _checks.mean_loss("loss_fn", loss_fn, over_examples=True)
+        _checks.no_ignored_targets("val", val.y, loss_fn)
     epochs = _checks.positive_int("epochs", epochs)
     batch_size = _checks.positive_int("batch_size", batch_size)
     check_every = _checks.positive_int("check_every", check_every)
@@ -308,7 +312,17 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss = _checks.scalar_output("loss_fn", loss_fn(model(x_all[index]), y_all[index]))
             loss.backward()
-            optimizer.step()
+            try:
+                optimizer.step()
+            except NonFiniteGradient as error:  # mlnotes' optimizers refuse it before any update
+                value = float(loss.detach())
+                what = (
+                    "gradient became NaN or inf" if math.isfinite(value) else f"training loss became {value}"
+                )
+                raise TrainingDiverged(
+                    f"the {what} at epoch {epoch}, update {update + 1}: lower the learning rate "
+                    "(or check the data and the loss function)"
+                ) from error
             if losses is None:  # in the loss's own dtype: a float64 loss of 1e39 is finite
                 losses = torch.empty(per_epoch, device=device, dtype=loss.dtype)
             losses[update] = loss.detach()

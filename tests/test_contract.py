@@ -317,7 +317,8 @@ DEVICE_CALLS = {
 @pytest.mark.parametrize("name", sorted(DEVICE_CALLS))
 def test_a_torch_device_is_the_same_as_its_name(name):
     call = DEVICE_CALLS[name]
-    assert same(call(torch.device("cpu")), call("cpu"))
+    for form in (torch.device("cpu"), "cpu:0", torch.device("cpu", 0)):  # as PyTorch takes them
+        assert same(call(form), call("cpu"))
 
 
 @pytest.mark.parametrize("name", sorted(DEVICE_CALLS))
@@ -474,6 +475,36 @@ def test_a_loss_that_sums_instead_of_averaging_is_refused_by_every_tool():
         "reduction",
     )
     error_names(lambda: mlnotes.evaluate(model, (x, y), loss_fn=summed), ValueError, "reduction")
+
+
+def test_losses_whose_mean_is_not_over_the_examples_are_refused_where_batches_are_added():
+    x, y = batch()
+    weighted = nn.CrossEntropyLoss(weight=torch.tensor([1.0, 5.0, 0.2, 1.0], dtype=F64))
+    error_names(lambda: mlnotes.HessianOperator(net(), weighted, (x, y)), ValueError, "class weights")
+    error_names(lambda: mlnotes.evaluate(net(), (x, y), loss_fn=weighted), ValueError, "class weights")
+    model = net()  # training on a weighted loss is fine: each update uses its own batch's mean
+    mlnotes.train(
+        model,
+        mlnotes.Adam(model.parameters()),
+        (x, y),
+        loss_fn=weighted,
+        epochs=1,
+        batch_size=4,
+        progress=False,
+    )
+    ignored = y.clone()
+    ignored[2] = -100  # the default ignore_index of PyTorch's cross-entropy
+    threes = y.clone()
+    threes[0] = 3
+    for loss, targets in (
+        (CE, ignored),
+        (F.cross_entropy, ignored),
+        (nn.CrossEntropyLoss(ignore_index=3), threes),
+    ):
+        error_names(
+            lambda f=loss, t=targets: mlnotes.HessianOperator(net(), f, (x, t)), ValueError, "ignore_index"
+        )
+    error_names(lambda: mlnotes.evaluate(net(), (x, ignored)), ValueError, "ignore_index")
 
 
 @pytest.mark.parametrize(
@@ -763,6 +794,20 @@ def test_the_cached_graph_follows_every_way_the_model_can_change(change):
     exact = exact_hessian(model, x, y) @ v
     assert not torch.allclose(first, exact)  # the change matters
     torch.testing.assert_close(op(v), exact, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_a_frozen_parameter_changed_later_is_followed_too(mode):
+    x, y = batch()
+    model = net(extra=(nn.BatchNorm1d(5),)).train(mode == "train")
+    model[0].requires_grad_(False)
+    op = mlnotes.HessianOperator(model, CE, (x, y), mode=mode, cache_graph=True)
+    first = op.dense()
+    with torch.no_grad():
+        model[0].weight.mul_(3.0)
+    exact = exact_hessian(model, x, y, train_mode=mode == "train")
+    assert not torch.allclose(first, exact)
+    torch.testing.assert_close(op.dense(), exact, rtol=1e-8, atol=1e-10)
 
 
 def test_frozen_parameters_are_left_out_and_freezing_later_is_refused():
@@ -1068,3 +1113,70 @@ def test_lanczos_finds_repeated_and_crowded_eigenvalues_exactly(values, k, which
     got = mlnotes.lanczos(lambda v: a @ v, n, k=k, which=which, tol=1e-10, seed=seed)
     assert got.converged
     torch.testing.assert_close(got.eigenvalues, want, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("factor", [1e-200, 1e-100, 1e100, 1e200])
+def test_operators_of_extreme_scale_give_their_eigenvalues(factor):
+    d = torch.diag(torch.arange(1.0, 11.0, dtype=F64))
+    top = mlnotes.lanczos(lambda v: factor * (d @ v), 10, k=2, which="both")
+    assert top.converged
+    torch.testing.assert_close(top.eigenvalues / factor, torch.tensor([1.0, 2.0, 9.0, 10.0], dtype=F64))
+    density = mlnotes.spectral_density(lambda v: factor * (d @ v), 10, steps=10, runs=2)
+    assert math.isclose(density.expectation(lambda t: t / factor), 5.5, rel_tol=1e-9)
+    assert torch.isfinite(density.density).all() and density.sigma > 0
+
+
+def test_an_operator_that_is_not_symmetric_is_refused():
+    a = torch.randn(8, 8, generator=torch.Generator().manual_seed(0), dtype=F64)
+    for call in (
+        lambda: mlnotes.lanczos(lambda v: a @ v, 8, k=2),
+        lambda: mlnotes.spectral_density(lambda v: a @ v, 8, steps=6, runs=1),
+    ):
+        error_names(call, ValueError, "not symmetric")
+    symmetric = a + a.T  # and a symmetric one of the same size passes, with its exact eigenvalues
+    top = mlnotes.lanczos(lambda v: symmetric @ v, 8, k=8)
+    torch.testing.assert_close(top.eigenvalues, torch.linalg.eigvalsh(symmetric))
+
+
+def test_a_product_that_carries_a_graph_is_used_for_its_values():
+    x, y = batch()
+    f = mlnotes.ModuleLoss(net(), CE, x, y)
+    theta = f.theta.requires_grad_(True)
+    (g,) = torch.autograd.grad(f(theta), theta, create_graph=True)
+
+    def matvec(v):  # returns a tensor that requires grad
+        return torch.autograd.grad(g, theta, grad_outputs=v, retain_graph=True, create_graph=True)[0]
+
+    top = mlnotes.lanczos(matvec, theta.numel(), k=1)
+    exact = torch.linalg.eigvalsh(exact_hessian(net(), x, y))[-1]
+    torch.testing.assert_close(top.eigenvalues[0], exact, rtol=1e-8, atol=1e-10)
+    trace = mlnotes.hutchinson_trace(matvec, theta.numel(), samples=2)[0]
+    assert math.isfinite(trace)
+
+
+@pytest.mark.parametrize("name", ["GradientDescent", "Momentum", "Adagrad", "RMSProp", "Adam"])
+def test_a_non_finite_gradient_changes_nothing_and_stops_training_as_divergence(name):
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    opt = getattr(mlnotes, name)([w], lr=0.1)
+    w.grad = torch.tensor([math.nan, 1.0])
+    error_names(opt.step, ValueError, "NaN or inf", "no parameter was changed")
+    assert torch.equal(w.detach(), torch.tensor([1.0, 2.0])) and not opt.state[w]
+    x, y = batch(16)
+    model = net()
+
+    def exploding(outputs, targets):  # a finite loss whose gradient is NaN at the second update
+        exploding.calls += 1
+        loss = F.cross_entropy(outputs, targets)
+        return loss + (outputs * 0).abs().sqrt().sum() if exploding.calls == 2 else loss
+
+    exploding.calls = 0
+    with pytest.raises(mlnotes.TrainingDiverged, match="at epoch 1, update 2"):
+        mlnotes.train(
+            model,
+            getattr(mlnotes, name)(model.parameters(), lr=0.1),
+            (x, y),
+            loss_fn=exploding,
+            epochs=1,
+            batch_size=4,
+            progress=False,
+        )
