@@ -17,7 +17,8 @@ for x, y in batches:
 
 A schedule is any function of the step $t = 0, 1, 2, \dots$ that returns a learning rate, for
 example ``lr=lambda t: 0.1 / (t + 1) ** 0.5``. A number works with ``torch.optim.lr_scheduler`` as
-well, which rewrites ``group["lr"]``; a schedule passed as ``lr`` should not be combined with one.
+well, which rewrites ``group["lr"]``; a schedule passed as ``lr`` cannot be combined with one (a
+[`mlnotes.schedules.Schedule`][] there makes the scheduler raise a ``TypeError`` that says so).
 
 Hyperparameters are Python or NumPy numbers (a one-element tensor too, as PyTorch allows), and
 they are checked wherever they come from: the constructor, a parameter group, a value edited in
@@ -28,6 +29,16 @@ they are checked wherever they come from: the constructor, a parameter group, a 
   momentum of 1 or more (``torch.optim.SGD`` takes any momentum >= 0), a NaN learning rate;
 - a ``step()`` checks every group's hyperparameters, every learning rate $\eta^t$ and the
   gradients' layout before it changes anything: when it raises, no parameter and no state moved;
+- a gradient holding NaN or inf is refused with [`NonFiniteGradient`][] (a ``ValueError``) before
+  any update, where ``torch.optim`` writes the NaN into the parameters and the state. The check
+  costs one host-device synchronization per step (per device);
+- a parameter group with a ``torch.optim`` option these optimizers do not implement, set to a value
+  that would change the update (``weight_decay=0.1``, ``nesterov=True``, ``amsgrad=True``,
+  ``maximize=True``, ``foreach=True``, ...), is refused when the group is added; ``torch.optim``
+  would apply it, and silently ignoring it would give other numbers;
+- ``state_dict()`` records which optimizer saved it (the key ``"mlnotes_optimizer"``), and
+  ``load_state_dict`` refuses a state saved by another optimizer, ``torch.optim``'s included, whose
+  state would otherwise fail at the next ``step()`` or be mixed with this one's;
 - float16 and bfloat16 parameters are computed in float32: the state is kept in float32 and the
   result is rounded to the parameter's dtype. ``torch.optim`` computes in the parameter's dtype,
   where $\epsilon = 10^{-8}$ rounds to 0 and a zero gradient entry turns Adam's update into NaN.
@@ -52,8 +63,55 @@ from torch.optim.optimizer import ParamsT
 
 from mlnotes import _checks
 
+__all__ = [
+    "Adagrad",
+    "Adam",
+    "GradientDescent",
+    "LectureOptimizer",
+    "Momentum",
+    "NonFiniteGradient",
+    "RMSProp",
+    "check_lr",
+]
+
 LearningRate = float | Callable[[int], float]
 Check = Callable[[object], object]
+SAVED_BY = "mlnotes_optimizer"  # the state_dict key naming the optimizer that saved it
+
+
+class NonFiniteGradient(ValueError):
+    """A ``step()`` found a gradient holding NaN or inf, and changed no parameter and no state."""
+
+
+# torch.optim options without a counterpart here: the values that leave the update unchanged, and
+# what to do instead of the others (the name of the class is put in front of the message)
+_SWITCHES = ("foreach", "fused", "capturable", "differentiable")  # None or False only
+_TORCH_OPTIONS: dict[str, str] = {
+    "weight_decay": "add mlnotes.l2_penalty to the loss, or use torch.optim.{weight_decay}",
+    "nesterov": "use torch.optim.SGD(nesterov=True)",
+    "dampening": "use torch.optim.SGD(dampening=...)",
+    "maximize": "minimize the negated loss, or use torch.optim.{torch}(maximize=True)",
+    "amsgrad": "use torch.optim.Adam(amsgrad=True)",
+    "centered": "use torch.optim.RMSprop(centered=True)",
+    "lr_decay": "pass a schedule as lr, e.g. lr=lambda t: eta / (1 + t * lr_decay), "
+    "or use torch.optim.Adagrad",
+    "initial_accumulator_value": "use torch.optim.Adagrad(initial_accumulator_value=...)",
+    **dict.fromkeys(
+        _SWITCHES, "leave it unset (None or False): the update is computed one parameter at a time"
+    ),
+}
+
+
+def _inactive(key: str, value: object) -> bool:
+    """Whether a torch.optim option has a value that leaves the update as it is (0, False, None)."""
+    if value is None or (_checks._is_bool(value) and not value):
+        return True
+    if key in _SWITCHES:
+        return False
+    try:
+        return not _checks._is_bool(value) and _checks.real(key, value) == 0.0
+    except TypeError:
+        return False
 
 
 def _number_lr(lr: object) -> float:
@@ -136,8 +194,11 @@ class LectureOptimizer(Optimizer):
     to the check that validates it and returns the value to use. The same checks run on the
     constructor's arguments, on every parameter group (those given as dicts and those added with
     ``add_param_group``), and at every ``step`` on the values then in ``group[...]``, so a value
-    edited by hand after construction is refused too. Keys without a check (``weight_decay``, say)
-    are left alone, as ``torch.optim`` leaves them. The subclass implements
+    edited by hand after construction is refused too. A ``torch.optim`` option without a
+    counterpart here (``weight_decay``, ``nesterov``, ``amsgrad``, ``maximize``, ``foreach``, ...)
+    is refused when a group is added, unless its value leaves the update unchanged (0, ``False``,
+    ``None``). Other keys, such as those ``torch.optim.lr_scheduler`` adds to a group later
+    (``initial_lr``, ``max_lr``, ...), are left alone, as ``torch.optim`` leaves them. The subclass implements
     ``_update(param, grad, state, group, lr, t)``, which changes ``param`` in place for step ``t``
     (0 for the first update of that parameter) with learning rate ``lr`` $=\eta^t$.
 
@@ -169,10 +230,25 @@ class LectureOptimizer(Optimizer):
         checks = {"lr": check_lr, **self.hyperparameters}
         return {name: checks[name](value) if name in checks else value for name, value in values.items()}
 
+    _torch_name: ClassVar[str] = "SGD"  # the torch.optim class closest to this one
+
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         with _prefixed(f"param group {len(self.param_groups)}: "):
+            if isinstance(param_group, dict):
+                self._refuse_torch_options(param_group)
             param_group.update(self._checked(param_group))
         super().add_param_group(param_group)
+
+    def _refuse_torch_options(self, group: dict[str, Any]) -> None:
+        """Refuse a torch.optim option this optimizer does not implement, set to a value that acts."""
+        for key, cure in _TORCH_OPTIONS.items():
+            if key in group and not _inactive(key, group[key]):
+                name = type(self).__name__
+                weight_decay = "AdamW" if name == "Adam" else f"{self._torch_name}(weight_decay=...)"
+                raise ValueError(
+                    f"mlnotes.{name} has no {key} (got {key}={group[key]!r}): "
+                    + cure.format(torch=self._torch_name, weight_decay=weight_decay)
+                )
 
     @staticmethod
     def learning_rate(group: dict[str, Any], t: int) -> float:
@@ -202,7 +278,25 @@ class LectureOptimizer(Optimizer):
                 group = self._checked(group)
                 rates = {t: self.learning_rate(group, t) for t in set(steps)}
             plan += [(p, group, rates[t], t) for p, t in zip(params, steps, strict=True)]
+        self._refuse_non_finite_gradients()
         return plan
+
+    def _refuse_non_finite_gradients(self) -> None:
+        """Raise ``NonFiniteGradient`` if a gradient holds NaN or inf: one synchronization per device."""
+        by_device: dict[torch.device, list[Tensor]] = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None and not p.grad.is_meta:
+                    by_device.setdefault(p.grad.device, []).append(torch.isfinite(p.grad).all())
+        if all(bool(torch.stack(flags).all()) for flags in by_device.values()):
+            return
+        for i, group in enumerate(self.param_groups):  # only on failure: find the culprit
+            for j, p in enumerate(group["params"]):
+                if p.grad is not None and not p.grad.is_meta and not bool(torch.isfinite(p.grad).all()):
+                    raise NonFiniteGradient(
+                        f"param group {i}, parameter {j}: the gradient holds NaN or inf; no parameter "
+                        "was changed (lower the learning rate, or check the loss)"
+                    )
 
     def _apply(self, param: Tensor, group: dict[str, Any], lr: float, t: int) -> None:
         """``_update`` on real tensors: the real view of a complex parameter, float32 for half precision."""
@@ -229,11 +323,39 @@ class LectureOptimizer(Optimizer):
             self._apply(*update)
         return loss
 
+    def state_dict(self) -> dict[str, Any]:
+        """As ``torch.optim``'s, with the key ``"mlnotes_optimizer"``: the name of this optimizer's class."""
+        state = super().state_dict()
+        state[SAVED_BY] = type(self).__name__
+        return state
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """As ``torch.optim``'s, but the float32 state of a half-precision parameter stays float32.
 
         (PyTorch casts floating-point state to the parameter's dtype when it loads it.)
+
+        Raises:
+            ValueError: ``state_dict`` was saved by another optimizer (another ``mlnotes`` one, or
+                ``torch.optim``'s, whose state has other names): its state would fail at the next
+                ``step()``, or be mixed with this optimizer's.
         """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict):
+            raise TypeError(
+                f"state_dict must be a dict from {name}.state_dict(), got {type(state_dict).__name__}"
+            )
+        saved = state_dict.get(SAVED_BY)
+        if saved is None:
+            raise ValueError(
+                f"state_dict was not saved by an mlnotes optimizer (no {SAVED_BY!r} key; torch.optim's?), "
+                f"so it cannot be loaded into mlnotes.{name}: load a state saved by {name}.state_dict()"
+            )
+        if saved != name:
+            raise ValueError(
+                f"state_dict was saved by mlnotes.{saved}, not by mlnotes.{name}: its state does not fit "
+                f"this optimizer; load it into mlnotes.{saved}, or start {name} afresh"
+            )
+        state_dict = {k: v for k, v in state_dict.items() if k != SAVED_BY}
         super().load_state_dict(state_dict)
         saved = chain.from_iterable(g["params"] for g in state_dict["param_groups"])
         params = chain.from_iterable(g["params"] for g in self.param_groups)
@@ -344,6 +466,7 @@ class Adagrad(LectureOptimizer):
         eps: $\epsilon > 0$, added to $\sigma^t$ (PyTorch also allows 0).
     """
 
+    _torch_name: ClassVar[str] = "Adagrad"
     hyperparameters: ClassVar[dict[str, Check]] = {"eps": _epsilon}
 
     def __init__(self, params: ParamsT, lr: LearningRate = 0.01, eps: float = 1e-10):
@@ -380,6 +503,7 @@ class RMSProp(LectureOptimizer):
         eps: $\epsilon > 0$, added to $\sigma^t$ (PyTorch also allows 0).
     """
 
+    _torch_name: ClassVar[str] = "RMSprop"
     hyperparameters: ClassVar[dict[str, Check]] = {"alpha": _alpha, "eps": _epsilon}
 
     def __init__(self, params: ParamsT, lr: LearningRate = 0.01, alpha: float = 0.99, eps: float = 1e-8):
@@ -429,6 +553,7 @@ class Adam(LectureOptimizer):
         bias_correction: divide by $1-\beta^{t+1}$ (default) or not; ``True`` or ``False``.
     """
 
+    _torch_name: ClassVar[str] = "Adam"
     hyperparameters: ClassVar[dict[str, Check]] = {
         "betas": _betas,
         "eps": _epsilon,

@@ -12,6 +12,10 @@ opt = torch.optim.Adam(model.parameters(), lr=schedule.base)
 sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda=schedule.factor)
 ```
 
+A schedule passed as ``lr`` is evaluated by the optimizer itself and must not be combined with a
+``torch.optim.lr_scheduler`` as well: the scheduler's first computation with ``group["lr"]`` raises a
+``TypeError`` that says so (rather than Python's "unsupported operand").
+
 Rates and factors may be Python or NumPy numbers, step counts Python or NumPy integers; the step
 $t$ must be an integer >= 0 (a bool, or a float such as ``3.0``, is refused).
 """
@@ -49,6 +53,12 @@ def _gamma(gamma: object) -> float:
     return value
 
 
+_NO_TORCH_SCHEDULER = (
+    "a Schedule passed as lr cannot be combined with torch.optim.lr_scheduler: pass lr=schedule.base "
+    "with LambdaLR(opt, schedule.factor), or use the schedule alone"
+)
+
+
 class Schedule:
     """Base class: ``base`` times ``factor(t)``; subclasses implement ``factor``."""
 
@@ -59,6 +69,15 @@ class Schedule:
 
     def __call__(self, t: int) -> float:
         return self.base * self.factor(_step(t))
+
+    def _not_arithmetic(self, other: object) -> None:
+        raise TypeError(_NO_TORCH_SCHEDULER)
+
+    # torch.optim.lr_scheduler computes with group["lr"] (StepLR, ExponentialLR, LinearLR multiply
+    # it, LambdaLR multiplies the initial lr, CosineAnnealingLR adds and subtracts): a schedule in
+    # group["lr"] refuses all of it with one message, instead of Python's "unsupported operand"
+    __mul__ = __rmul__ = __truediv__ = __rtruediv__ = _not_arithmetic
+    __add__ = __radd__ = __sub__ = __rsub__ = __pow__ = _not_arithmetic
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())

@@ -383,11 +383,12 @@ def test_a_param_group_is_refused_in_pytorchs_words_naming_the_group(ours, their
 
 
 def test_keys_without_a_check_are_left_alone_as_torch_leaves_them():
-    group = {"params": one_param(), "weight_decay": 0.1, "note": "frozen"}
+    group = {"params": one_param(), "weight_decay": 0.0, "note": "frozen", "initial_lr": 0.3}
     torch.optim.SGD(one_param(), lr=0.1).add_param_group(dict(group))
     opt = mo.GradientDescent(one_param(), lr=0.1)
     opt.add_param_group(group)
-    assert opt.param_groups[1]["weight_decay"] == 0.1 and opt.param_groups[1]["note"] == "frozen"
+    assert opt.param_groups[1]["weight_decay"] == 0.0 and opt.param_groups[1]["note"] == "frozen"
+    assert opt.param_groups[1]["initial_lr"] == 0.3
 
 
 @pytest.mark.parametrize("name", sorted(optimizer_classes()))
@@ -559,3 +560,152 @@ def test_half_precision_state_stays_float32_through_a_state_dict_round_trip():
     steps(a, opt_a, 3)
     steps(b, opt_b, 3)
     assert torch.equal(a, b) and torch.isfinite(b).all()
+
+
+# ---------------------------------------------------------------- a NaN or inf gradient
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("name", sorted(optimizer_classes()))
+def test_a_non_finite_gradient_is_refused_before_any_update(name, bad):
+    first, second, third = (torch.ones(2, requires_grad=True) for _ in range(3))
+    opt = optimizer_classes()[name]([{"params": [first]}, {"params": [second, third]}], lr=0.1)
+    for p in (first, second, third):
+        p.grad = torch.ones(2)
+    opt.step()  # some state to keep
+    third.grad = torch.tensor([bad, 1.0])
+    before = _snapshot(opt)
+    with pytest.raises(mo.NonFiniteGradient) as caught:
+        opt.step()
+    assert isinstance(caught.value, ValueError)
+    assert str(caught.value) == (
+        "param group 1, parameter 1: the gradient holds NaN or inf; no parameter was changed "
+        "(lower the learning rate, or check the loss)"
+    )
+    _assert_unchanged(opt, before)
+    # torch.optim, by contrast, writes it in: the refusal is not a no-op check
+    w = torch.ones(2, requires_grad=True)
+    w.grad = torch.tensor([bad, 1.0])
+    torch.optim.Adam([w]).step()
+    assert not torch.isfinite(w).all()
+
+
+def test_the_finite_gradient_check_synchronizes_once_per_step(monkeypatch):
+    params = [torch.ones(3, requires_grad=True) for _ in range(5)]
+    opt = mo.Adam([{"params": params[:2]}, {"params": params[2:]}], lr=0.1)
+    for p in params:
+        p.grad = torch.full((3,), 0.5)
+    reads = []
+    original = torch.Tensor.__bool__
+    monkeypatch.setattr(torch.Tensor, "__bool__", lambda t: reads.append(1) or original(t))
+    opt.step()
+    assert len(reads) == 1
+
+
+def test_non_finite_gradient_is_exported():
+    assert "NonFiniteGradient" in mo.__all__
+    assert all(hasattr(mo, name) for name in mo.__all__)
+
+
+# ---------------------------------------------------------------- state dicts of another optimizer
+
+
+def _stepped(opt, param):
+    param.grad = torch.ones_like(param)
+    opt.step()
+    return opt
+
+
+@pytest.mark.parametrize(
+    ("make_saver", "make_loader", "saver", "loader"),
+    [
+        (lambda p: torch.optim.Adam([p]), lambda p: mo.Adam([p]), "torch.optim", "mlnotes.Adam"),
+        (lambda p: mo.Adam([p]), lambda p: mo.Momentum([p]), "mlnotes.Adam", "mlnotes.Momentum"),
+        (lambda p: mo.Adam([p]), lambda p: mo.Adagrad([p]), "mlnotes.Adam", "mlnotes.Adagrad"),
+        (lambda p: mo.RMSProp([p]), lambda p: mo.Adam([p]), "mlnotes.RMSProp", "mlnotes.Adam"),
+    ],
+)
+def test_a_state_dict_of_another_optimizer_is_refused_naming_both(make_saver, make_loader, saver, loader):
+    w = torch.ones(2, requires_grad=True)
+    saved = _stepped(make_saver(w), w).state_dict()
+    target = _stepped(make_loader(w), w)
+    before = _snapshot(target)
+    with pytest.raises(ValueError) as caught:
+        target.load_state_dict(saved)
+    message = str(caught.value)
+    assert "\n" not in message and loader in message
+    assert (saver in message) if saver != "torch.optim" else ("torch.optim" in message)
+    _assert_unchanged(target, before)
+
+
+def test_the_state_dict_names_its_optimizer_and_torch_loads_it_still():
+    w = torch.tensor([1.0, -2.0], requires_grad=True)
+    ours = _stepped(mo.GradientDescent([w], lr=0.1), w).state_dict()
+    assert ours["mlnotes_optimizer"] == "GradientDescent"
+    theirs = torch.optim.SGD([w], lr=0.5)
+    theirs.load_state_dict(ours)  # torch ignores the extra top-level key
+    assert theirs.param_groups[0]["lr"] == 0.1
+
+
+# ---------------------------------------------------------------- torch.optim options not implemented
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "value"),
+    [
+        ("GradientDescent", "weight_decay", 0.5),
+        ("Adam", "weight_decay", 1e-2),
+        ("Momentum", "nesterov", True),
+        ("Momentum", "dampening", 0.1),
+        ("Adam", "maximize", True),
+        ("Adam", "amsgrad", np.bool_(True)),
+        ("RMSProp", "centered", True),
+        ("Adagrad", "lr_decay", 0.01),
+        ("Adagrad", "initial_accumulator_value", 0.1),
+        ("Adam", "foreach", True),
+        ("Adam", "fused", True),
+        ("GradientDescent", "capturable", True),
+        ("GradientDescent", "differentiable", True),
+        ("GradientDescent", "weight_decay", math.nan),
+        ("GradientDescent", "weight_decay", "0.1"),
+    ],
+)
+def test_a_torch_option_that_is_not_implemented_is_refused(name, key, value):
+    cls = optimizer_classes()[name]
+    with pytest.raises(ValueError, match=rf"^param group 0: mlnotes\.{name} has no {key} \(got {key}="):
+        cls([{"params": one_param(), key: value}], lr=0.1)
+    opt = cls(one_param(), lr=0.1)
+    with pytest.raises(ValueError, match=rf"^param group 1: mlnotes\.{name} has no {key}"):
+        opt.add_param_group({"params": one_param(), key: value})
+    assert len(opt.param_groups) == 1
+
+
+def test_weight_decay_names_the_alternatives():
+    with pytest.raises(ValueError, match=r"mlnotes\.Adam has no weight_decay .*l2_penalty.*AdamW"):
+        mo.Adam([{"params": one_param(), "weight_decay": 0.1}])
+    with pytest.raises(ValueError, match=r"l2_penalty to the loss, or use torch\.optim\.SGD\(weight_decay"):
+        mo.GradientDescent([{"params": one_param(), "weight_decay": 0.1}])
+
+
+def test_torch_options_at_their_inactive_values_give_torchs_numbers():
+    inactive = {"weight_decay": 0, "nesterov": False, "dampening": 0.0, "maximize": False}
+    inactive |= {"foreach": None, "fused": None, "differentiable": False}
+    ours_w = torch.tensor([1.0, -2.0], requires_grad=True)
+    theirs_w = ours_w.detach().clone().requires_grad_()
+    ours = mo.GradientDescent([{"params": [ours_w], **inactive}], lr=0.25)
+    theirs = torch.optim.SGD([{"params": [theirs_w], **inactive}], lr=0.25)
+    for w, opt in ((ours_w, ours), (theirs_w, theirs)):
+        (w**2).sum().backward()
+        opt.step()
+    torch.testing.assert_close(ours_w, theirs_w, rtol=0, atol=0)
+
+
+def test_one_cycle_lr_adds_its_keys_and_drives_adam_as_it_drives_torch_adam():
+    data = batches(12)
+    a, b = small_net(), small_net()
+    ours, theirs = mo.Adam(a.parameters(), lr=0.01), torch.optim.Adam(b.parameters(), lr=0.01)
+    scheds = [torch.optim.lr_scheduler.OneCycleLR(o, max_lr=0.05, total_steps=12) for o in (ours, theirs)]
+    assert {"initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"} <= set(ours.param_groups[0])
+    torch.testing.assert_close(
+        trajectory(a, ours, data, scheds[0]), trajectory(b, theirs, data, scheds[1]), rtol=1e-10, atol=1e-12
+    )

@@ -152,3 +152,50 @@ def test_numpy_arguments_and_steps_are_accepted():
     assert ExponentialDecay(0.5, 0.5)(torch.tensor(2)) == 0.5 * 0.5**2  # a one-element integer tensor
     assert LinearWarmup(1.0, np.int64(4))(np.uint8(1)) == 0.5
     assert CosineDecay(np.float64(1.0), np.int64(10), min_lr=np.float32(0.0))(5) == pytest.approx(0.5)
+
+
+# ---------------------------------------------------------------- a Schedule lr with a torch scheduler
+
+NO_TORCH_SCHEDULER = (
+    "a Schedule passed as lr cannot be combined with torch.optim.lr_scheduler: pass lr=schedule.base "
+    "with LambdaLR(opt, schedule.factor), or use the schedule alone"
+)
+
+
+@pytest.mark.parametrize(
+    "make_scheduler",
+    [
+        lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5),
+        lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5**t),
+        lambda opt: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5),
+        lambda opt: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4),
+        lambda opt: torch.optim.lr_scheduler.LinearLR(opt),
+    ],
+)
+def test_a_schedule_lr_with_a_torch_scheduler_is_refused_in_one_line(make_scheduler):
+    schedule = StepDecay(0.1, step_size=2)
+    w = torch.ones(2, requires_grad=True)
+    opt = mo.Adam([w], lr=schedule)
+    with pytest.raises(TypeError) as caught:
+        scheduler = make_scheduler(opt)
+        w.grad = torch.ones(2)
+        opt.step()
+        scheduler.step()
+    assert str(caught.value) == NO_TORCH_SCHEDULER
+    assert opt.param_groups[0]["lr"] is schedule
+
+
+def test_the_suggested_lambda_lr_gives_the_schedules_own_trajectory():
+    schedule = StepDecay(0.1, step_size=2, gamma=0.5)
+    ours = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    theirs = ours.detach().clone().requires_grad_()
+    opt_ours = mo.Adam([ours], lr=schedule)
+    opt_theirs = mo.Adam([theirs], lr=schedule.base)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt_theirs, schedule.factor)
+    for _ in range(6):
+        for w, opt in ((ours, opt_ours), (theirs, opt_theirs)):
+            opt.zero_grad()
+            (w**2).sum().backward()
+            opt.step()
+        sched.step()
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-15)
