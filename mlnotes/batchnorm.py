@@ -85,9 +85,8 @@ class BatchNorm(nn.Module):
             if not 0.0 <= momentum <= 1.0:
                 raise ValueError(f"Invalid momentum value: {momentum} (expected a number in [0, 1] or None)")
         self.momentum = momentum
-        for name, flag in (("affine", affine), ("track_running_stats", track_running_stats)):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be True or False, got {flag!r}")
+        affine = _checks.flag("affine", affine)  # a NumPy bool too, as nn.BatchNorm1d accepts
+        track_running_stats = _checks.flag("track_running_stats", track_running_stats)
         self.affine = affine
         self.track_running_stats = track_running_stats
         if affine:

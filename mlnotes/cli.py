@@ -87,9 +87,12 @@ def check_out_folder(folder: str | os.PathLike[str]) -> Path:
     ``os.access`` says yes to everything, a read-only mount included.
 
     Raises:
+        TypeError: ``folder`` is not a ``str`` or ``os.PathLike``.
         ValueError: ``folder`` is an existing file, lies below one, or cannot be created or written
             to; the one-line message names the folder and says why.
     """
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder must be a str or a pathlib.Path, got {type(folder).__name__}")
     folder = Path(folder)
     created: list[Path] = []
     try:

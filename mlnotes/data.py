@@ -61,28 +61,82 @@ _BLOCK = 1 << 16
 
 @dataclass(frozen=True)
 class Split:
-    """Inputs ``x`` (float, one row per example) and integer class labels ``y``."""
+    """Inputs ``x`` (float, one row per example) and integer class labels ``y``.
+
+    Raises:
+        TypeError: ``x`` or ``y`` is not a ``torch.Tensor``.
+        ValueError: ``x`` or ``y`` is 0-dim, or their first dimensions (the number of examples)
+            differ.
+    """
 
     x: Tensor
     y: Tensor
+
+    def __post_init__(self) -> None:
+        for name in ("x", "y"):
+            value = getattr(self, name)
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"Split {name} must be a torch.Tensor, got {type(value).__name__}: convert with "
+                    "torch.as_tensor, or use Split.from_arrays"
+                )
+            if value.dim() == 0:
+                raise ValueError(f"Split {name} is a 0-dim tensor: it needs one entry per example")
+        if len(self.x) != len(self.y):
+            raise ValueError(
+                f"Split x and y must have the same first dimension (one per example), got shapes "
+                f"{tuple(self.x.shape)} and {tuple(self.y.shape)}"
+            )
 
     def __len__(self) -> int:
         return len(self.y)
 
     @classmethod
     def from_arrays(cls, x: np.ndarray, y: np.ndarray) -> Split:
-        """float32 inputs and int64 labels from numpy arrays."""
-        return cls(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.long))
+        """float32 inputs and int64 labels from numpy arrays.
+
+        Raises:
+            TypeError: ``y`` does not hold real numbers.
+            ValueError: ``y`` holds a value that is not an integer (``1.7``, NaN): class labels are
+                not rounded.
+        """
+        labels = torch.as_tensor(y)
+        if labels.is_complex():
+            raise TypeError(f"y must hold integer class labels, got dtype {labels.dtype}")
+        if labels.is_floating_point():
+            integral = (labels.abs() < 2.0**63) & (labels == labels.round())  # NaN, inf: False
+            if not integral.all():
+                bad = labels[~integral][0].item()
+                raise ValueError(
+                    f"y must hold integer class labels, got {bad!r}: labels are not rounded; "
+                    "pass the class numbers"
+                )
+        return cls(torch.as_tensor(x, dtype=torch.float32), labels.to(torch.long))
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A training, a validation and a test split, and the number of classes."""
+    """A training, a validation and a test split, and the number of classes.
+
+    Raises:
+        TypeError: a split is not a [`Split`][].
+        ValueError: ``num_classes`` is not a positive integer.
+    """
 
     train: Split
     val: Split
     test: Split
     num_classes: int
+
+    def __post_init__(self) -> None:
+        for name in ("train", "val", "test"):
+            value = getattr(self, name)
+            if not isinstance(value, Split):
+                raise TypeError(
+                    f"Dataset {name} must be a Split, got {type(value).__name__}: "
+                    "build it with Split(x, y) or Split.from_arrays"
+                )
+        object.__setattr__(self, "num_classes", _checks.positive_int("num_classes", self.num_classes))
 
 
 def as_split(name: str, value: object) -> Split:

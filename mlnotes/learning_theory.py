@@ -134,6 +134,9 @@ def _real_array(name: str, value: object) -> np.ndarray:
     raise TypeError(f"{name} must be an array of real numbers, got dtype {array.dtype}")
 
 
+_SIMULATION_LIMIT = 10**8  # float64 numbers of one simulated training set: 800 MB
+
+
 @dataclass(frozen=True)
 class ThresholdProblem:
     r"""Threshold classifiers on one feature, with $\mathcal{D}_{\mathrm{all}}$ a fixed finite data set.
@@ -207,8 +210,18 @@ class ThresholdProblem:
         return self.errors().mean(axis=1)
 
     def bad_fraction(self, n: int, eps: float, trials: int = 10_000, seed: int = 0) -> float:
-        r"""The share of ``trials`` random training sets of size $N$ that are bad for $\varepsilon$."""
+        r"""The share of ``trials`` random training sets of size $N$ that are bad for $\varepsilon$.
+
+        ``n`` times the number of hypotheses may be at most $10^8$ (the numbers one training set
+        takes to simulate); a larger ``n`` is refused with a ``ValueError``.
+        """
         n = _checks.positive_int("n", n)
+        if n * self.num_hypotheses > _SIMULATION_LIMIT:
+            raise ValueError(
+                f"n={n} is too large to simulate: one training set with {self.num_hypotheses} "
+                f"hypotheses needs n * num_hypotheses = {n * self.num_hypotheses} numbers, more than "
+                f"{_SIMULATION_LIMIT:.0e}; use a smaller n (or fewer hypotheses), or the bound itself"
+            )
         eps = _epsilon(eps)
         trials = _checks.positive_int("trials", trials)
         rng = np.random.default_rng(_checks.seed("seed", seed))

@@ -18,6 +18,10 @@ the same numbers as ``torch.nn.functional`` and stay finite for logits of any si
 
 Logits are ``(N, C)`` (a batch of $N$ examples, $C$ classes) or ``(C,)`` (one example); the class
 dimension is the last one.
+
+A NaN in the logits, or a row of logits that are all $-\infty$, gives NaN, exactly as
+``torch.nn.functional`` does: a NaN in is the caller's NaN, passed on rather than hidden
+([`mlnotes.training.train`][] reports a NaN loss as divergence).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from torch import Tensor
 from mlnotes import _checks
 
 _REDUCTIONS = ("mean", "sum", "none")
+_ONE_HOT_LIMIT = 2**40  # entries of a one-hot tensor: 4 TiB in float32, beyond any memory
 
 
 def _not_meta(name: str, value: Tensor) -> Tensor:
@@ -81,7 +86,8 @@ def one_hot(labels: Tensor, num_classes: int, dtype: torch.dtype = torch.float32
 
     Raises:
         TypeError: ``labels`` is not an integer tensor, or ``dtype`` is not floating point.
-        ValueError: ``num_classes`` is not a positive integer, or a label is outside $[0, C-1]$.
+        ValueError: ``num_classes`` is not a positive integer, a label is outside $[0, C-1]$, or
+            the result would have more than $2^{40}$ entries.
 
     Examples:
         >>> one_hot(torch.tensor([2, 0]), 3)
@@ -90,6 +96,12 @@ def one_hot(labels: Tensor, num_classes: int, dtype: torch.dtype = torch.float32
     """
     num_classes = _checks.positive_int("num_classes", num_classes)
     labels = _class_indices("labels", labels, num_classes)
+    if labels.numel() * num_classes > _ONE_HOT_LIMIT:
+        raise ValueError(
+            f"num_classes={num_classes} is too large: {labels.numel()} labels times {num_classes} "
+            f"classes is more than 2**40 entries; use the class numbers themselves as targets "
+            "(cross_entropy takes them)"
+        )
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
     out = torch.zeros(*labels.shape, num_classes, dtype=dtype, device=labels.device)

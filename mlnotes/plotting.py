@@ -82,12 +82,12 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     suffix = path.suffix.lower()
     if suffix not in _NO_METADATA:
         raise ValueError(f"path must end in one of {sorted(_NO_METADATA)}, got {path.name!r}")
-    if path.is_dir():
-        raise ValueError(f"path {path} is an existing folder: pass a file name, e.g. {path / 'fig.svg'}")
-    problem = _folder_problem(path)
-    if problem:
-        raise ValueError(problem)
-    try:
+    try:  # the checks themselves can fail: a name too long, a folder that cannot be read
+        if path.is_dir():
+            raise ValueError(f"path {path} is an existing folder: pass a file name, e.g. {path / 'fig.svg'}")
+        problem = _folder_problem(path)
+        if problem:
+            raise ValueError(problem)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
     except OSError as error:

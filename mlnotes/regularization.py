@@ -58,6 +58,29 @@ def _tensors(params: object) -> list[Tensor]:
     return tensors
 
 
+def _finite_penalty(what: str, penalty: Tensor, tensors: list[Tensor], lam: float) -> Tensor:
+    """``penalty`` if it is finite; else a ``ValueError`` saying whether the weights or the sum are at fault.
+
+    One host-device synchronization per call (reading one boolean).
+    """
+    if penalty.is_meta or bool(torch.isfinite(penalty)):
+        return penalty
+    if not all(bool(torch.isfinite(t).all()) for t in tensors):
+        raise ValueError(
+            f"{what}: params hold NaN or infinite values, so the penalty is {penalty.item()}: "
+            "the model has diverged; check the loss and lower the learning rate"
+        )
+    cure = (
+        "use float32 parameters (model.float())"
+        if penalty.dtype in (torch.float16, torch.bfloat16)
+        else "shrink the weights (did training diverge?)"
+    )
+    raise ValueError(
+        f"{what} overflows {penalty.dtype}: the sum over the weights times lam={lam} is beyond its "
+        f"largest number; {cure}, or use a smaller lam"
+    )
+
+
 def l1_penalty(params: Iterable[Tensor] | Tensor, lam: float) -> Tensor:
     r"""$\lambda\sum_i |w_i|$ over every entry of ``params``.
 
@@ -70,7 +93,8 @@ def l1_penalty(params: Iterable[Tensor] | Tensor, lam: float) -> Tensor:
         tensor(0.3500)
     """
     lam = _checks.nonnegative("lam", lam)
-    return lam * sum(t.abs().sum() for t in _tensors(params))
+    tensors = _tensors(params)
+    return _finite_penalty("l1_penalty", lam * sum(t.abs().sum() for t in tensors), tensors, lam)
 
 
 def l2_penalty(params: Iterable[Tensor] | Tensor, lam: float) -> Tensor:
@@ -83,7 +107,8 @@ def l2_penalty(params: Iterable[Tensor] | Tensor, lam: float) -> Tensor:
         tensor(0.5000)
     """
     lam = _checks.nonnegative("lam", lam)
-    return lam * sum((t * t).sum() for t in _tensors(params))
+    tensors = _tensors(params)
+    return _finite_penalty("l2_penalty", lam * sum((t * t).sum() for t in tensors), tensors, lam)
 
 
 def _probability(p: object) -> float:
@@ -190,10 +215,41 @@ class EarlyStopping:
         return self.bad_checks >= self.patience
 
     def restore(self, model: nn.Module) -> None:
-        """Load the best state seen into ``model``."""
+        """Load the best state seen into ``model``.
+
+        Raises:
+            ValueError: no state was saved yet, or ``model`` has other keys or tensor shapes than
+                the saved state (the message names the first few).
+        """
         model = _checks.module("model", model)
         if self.best_state is None:
             raise ValueError(
                 "no validation loss recorded yet: call step(val_loss, model) after each epoch first"
             )
+        own = model.state_dict()
+        missing = [repr(k) for k in own if k not in self.best_state]
+        unexpected = [repr(k) for k in self.best_state if k not in own]
+        if missing or unexpected:
+            raise ValueError(
+                f"model does not have the keys of the saved best state (missing: {_first(missing)}; "
+                f"unexpected: {_first(unexpected)}): restore into the model passed to step()"
+            )
+        sizes = [
+            f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}"
+            for k, v in self.best_state.items()
+            if isinstance(v, Tensor) and isinstance(own[k], Tensor) and v.shape != own[k].shape
+        ]
+        if sizes:
+            raise ValueError(
+                f"model tensors have other shapes than the saved best state ({_first(sizes)}): "
+                "restore into the model passed to step()"
+            )
         model.load_state_dict(self.best_state)
+
+
+def _first(names: list[str], count: int = 3) -> str:
+    """The first ``count`` of ``names``, comma-separated, with how many more there are."""
+    if not names:
+        return "none"
+    shown = ", ".join(names[:count])
+    return shown + (f" and {len(names) - count} more" if len(names) > count else "")

@@ -1,5 +1,6 @@
 """mlnotes.BatchNorm against torch.nn.BatchNorm1d: outputs, gradients, running statistics, eval mode."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -136,3 +137,20 @@ def test_bad_arguments(kwargs, error, message):
 def test_bad_inputs(x, error, message):
     with pytest.raises(error, match=message):
         BatchNorm(3)(x)
+
+
+@pytest.mark.parametrize("affine", [np.bool_(True), np.bool_(False)])
+@pytest.mark.parametrize("track", [np.bool_(True), np.bool_(False)])
+def test_numpy_bools_are_accepted_as_torch_accepts_them(affine, track):
+    ours = BatchNorm(3, affine=affine, track_running_stats=track)
+    theirs = nn.BatchNorm1d(3, affine=affine, track_running_stats=track)
+    assert type(ours.affine) is bool and type(ours.track_running_stats) is bool
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    x = torch.randn(8, 3, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(ours(x), theirs(x))
+
+
+@pytest.mark.parametrize("name", ["affine", "track_running_stats"])
+def test_a_flag_that_is_not_a_bool_is_refused_naming_it(name):
+    with pytest.raises(TypeError, match=rf"^{name} must be True or False, got 1"):
+        BatchNorm(3, **{name: 1})

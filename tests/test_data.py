@@ -481,3 +481,43 @@ def test_digits_smallest_fractions_the_message_names_work():
         assert sizes == _sizes_by_hand(1797, val, test)
         for split in (data.train, data.val, data.test):
             assert torch.bincount(split.y, minlength=10).min() >= 1  # every class in every split
+
+
+# ---------------------------------------------------------------- Split and Dataset check their fields
+
+
+@pytest.mark.parametrize("labels", [[0.5, 1.7, 2.2], np.array([0.0, 1.0, math.nan]), [0.0, 1e30, 2.0]])
+def test_from_arrays_refuses_labels_that_are_not_integers(labels):
+    with pytest.raises(ValueError, match=r"^y must hold integer class labels, got "):
+        Split.from_arrays(np.zeros((3, 2)), labels)
+
+
+def test_from_arrays_takes_integral_floats_as_the_integers_they_are():
+    split = Split.from_arrays(np.zeros((3, 2)), np.array([2.0, 0.0, 1.0]))
+    assert split.y.dtype == torch.long and split.y.tolist() == [2, 0, 1]
+    assert split.x.dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "error", "message"),
+    [
+        (np.zeros((3, 2)), torch.zeros(3), TypeError, r"^Split x must be a torch\.Tensor, got ndarray"),
+        (torch.zeros(3, 2), [0, 1, 2], TypeError, r"^Split y must be a torch\.Tensor, got list"),
+        (torch.zeros(3, 2), torch.tensor(1), ValueError, r"^Split y is a 0-dim tensor"),
+        (torch.zeros(3, 2), torch.zeros(2), ValueError, r"^Split x and y must have the same first dimension"),
+    ],
+)
+def test_split_checks_its_fields(x, y, error, message):
+    with pytest.raises(error, match=message):
+        Split(x, y)
+
+
+def test_dataset_checks_its_fields():
+    from mlnotes.data import Dataset
+
+    split = Split(torch.zeros(2, 1), torch.zeros(2, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"^Dataset val must be a Split, got tuple"):
+        Dataset(split, (split.x, split.y), split, 2)
+    with pytest.raises(ValueError, match=r"^num_classes must be a positive integer"):
+        Dataset(split, split, split, 0)
+    assert Dataset(split, split, split, np.int64(3)).num_classes == 3

@@ -171,3 +171,16 @@ def test_threshold_problem_refuses_what_is_not_real_naming_the_argument(kwargs, 
     with pytest.raises(TypeError, match=f"^{name} must be (an|a 1-D) array of real numbers") as error:
         ThresholdProblem(**args)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(("n", "hypotheses"), [(2**40, 3), (10**7 + 1, 10)])
+def test_a_training_set_too_large_to_simulate_is_refused_naming_n(n, hypotheses):
+    problem = ThresholdProblem.noisy(20, hypotheses)
+    with pytest.raises(ValueError, match=rf"^n={n} is too large to simulate: .* {n * hypotheses} numbers"):
+        problem.bad_fraction(n, 0.1, trials=1)
+
+
+def test_the_largest_training_set_below_the_limit_is_simulated():
+    # one hypothesis that errs on every example: every training set has error 1, the truth 1
+    problem = ThresholdProblem(np.array([0.0, 1.0]), np.array([1.0, 1.0]), np.array([2.0]))
+    assert problem.bad_fraction(10**6, 0.1, trials=2) == 0.0

@@ -133,12 +133,18 @@ def test_one_hot_matches_torch_and_is_floating_point():
         (lambda: losses.cross_entropy(torch.zeros(2, 3), torch.tensor([-1, 0])), ValueError, "class -1"),
         (lambda: losses.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1, 2])), ValueError, "shape"),
         (lambda: losses.cross_entropy(torch.zeros(2, 3), torch.zeros(2, 4)), ValueError, "shape of logits"),
-        (lambda: losses.cross_entropy(torch.zeros(2, 3, dtype=torch.long), torch.tensor([0, 1])), TypeError,
-         "floating-point"),
+        (
+            lambda: losses.cross_entropy(torch.zeros(2, 3, dtype=torch.long), torch.tensor([0, 1])),
+            TypeError,
+            "floating-point",
+        ),
         (lambda: losses.cross_entropy(torch.zeros(2, 3), [0, 1]), TypeError, "torch.Tensor"),
         (lambda: losses.cross_entropy(torch.zeros(2, 3), torch.zeros(2, 3, dtype=F64)), TypeError, "dtype"),
-        (lambda: losses.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1]), reduction="avg"), ValueError,
-         "reduction"),
+        (
+            lambda: losses.cross_entropy(torch.zeros(2, 3), torch.tensor([0, 1]), reduction="avg"),
+            ValueError,
+            "reduction",
+        ),
         (lambda: losses.softmax(torch.zeros(2, 3, 4)), ValueError, r"\(N, C\)"),
         (lambda: losses.softmax(torch.zeros(2, 0)), ValueError, "C >= 1"),
         (lambda: losses.one_hot(torch.tensor([0.0, 1.0]), 2), TypeError, "integer"),
@@ -201,3 +207,26 @@ def test_meta_tensors_are_refused_in_one_line_naming_the_argument(call, name):
     with pytest.raises(ValueError, match=f"^{name} is on the 'meta' device") as error:
         call()
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(("shape", "num_classes"), [((2,), 2**62), ((1,), 2**40 + 1), ((1024, 2), 2**30)])
+def test_a_one_hot_too_large_to_exist_is_refused_naming_num_classes(shape, num_classes):
+    labels = torch.zeros(shape, dtype=torch.long)
+    with pytest.raises(ValueError, match=rf"^num_classes={num_classes} is too large: "):
+        losses.one_hot(labels, num_classes)
+
+
+def test_an_empty_one_hot_of_many_classes_is_torchs():
+    out = losses.one_hot(torch.zeros(0, dtype=torch.long), 2**50)
+    assert out.shape == (0, 2**50) and out.dtype == torch.float32
+
+
+def test_nan_and_all_minus_inf_logits_give_nan_exactly_as_torch():
+    logits = torch.tensor([[math.nan, 0.0, 1.0], [-math.inf] * 3, [0.0, 1.0, 2.0]])
+    target = torch.tensor([1, 0, 2])
+    ours = losses.cross_entropy(logits, target, reduction="none")
+    theirs = F.cross_entropy(logits, target, reduction="none")
+    torch.testing.assert_close(ours, theirs, equal_nan=True)
+    assert ours[:2].isnan().all() and ours[2].isfinite()
+    torch.testing.assert_close(losses.softmax(logits), F.softmax(logits, dim=-1), equal_nan=True)
+    assert "gives NaN, exactly as" in losses.__doc__

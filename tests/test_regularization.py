@@ -1,6 +1,7 @@
 """Penalties, weight decay, dropout and early stopping against hand derivations and torch."""
 
 import itertools
+import math
 
 import pytest
 import torch
@@ -196,3 +197,56 @@ def test_dropout_of_one_keeps_the_graph_with_a_zero_gradient_like_torch():
     assert ours_in.grad is not None
     torch.testing.assert_close(ours_in.grad, theirs_in.grad, rtol=0, atol=0)
     assert torch.equal(ours_in.grad, torch.zeros(3, dtype=F64))
+
+
+# ---------------------------------------------------------------- penalties that overflow their dtype
+
+
+@pytest.mark.parametrize(
+    ("call", "dtype"),
+    [
+        (lambda: l1_penalty(torch.ones(100000, dtype=torch.float16), 1.0), "torch.float16"),
+        (lambda: l2_penalty(torch.full((2,), 1e30), 1.0), "torch.float32"),
+        (lambda: l2_penalty(torch.ones(2, dtype=torch.bfloat16), 1e300), "torch.bfloat16"),
+    ],
+)
+def test_a_penalty_that_overflows_its_dtype_is_refused(call, dtype):
+    with pytest.raises(ValueError, match=rf"^l[12]_penalty overflows {dtype}: .*lam=") as caught:
+        call()
+    assert "\n" not in str(caught.value)
+
+
+def test_a_penalty_of_weights_holding_nan_is_refused_naming_params():
+    with pytest.raises(ValueError, match=r"^l2_penalty: params hold NaN or infinite values"):
+        l2_penalty([torch.ones(2), torch.tensor([math.nan])], 0.1)
+
+
+def test_a_half_precision_penalty_that_fits_is_computed_as_before():
+    w = torch.tensor([0.5, -1.5, 2.0], dtype=torch.float16)
+    assert l1_penalty(w, 0.5).item() == 0.5 * (0.5 + 1.5 + 2.0)
+    assert l2_penalty(w, 0.5).dtype == torch.float16
+
+
+# ---------------------------------------------------------------- restoring into another model
+
+
+def test_restore_into_a_model_with_other_keys_is_a_value_error_naming_them():
+    stopper = EarlyStopping()
+    stopper.step(1.0, nn.Linear(2, 2))
+    other = nn.Sequential(nn.Linear(2, 2))
+    before = {k: v.clone() for k, v in other.state_dict().items()}
+    with pytest.raises(ValueError) as caught:
+        stopper.restore(other)
+    message = str(caught.value)
+    assert "\n" not in message and "'0.weight'" in message and "'weight'" in message
+    assert message.startswith("model does not have the keys of the saved best state (missing: '0.weight'")
+    assert all(torch.equal(before[k], v) for k, v in other.state_dict().items())
+
+
+def test_restore_into_a_model_with_other_shapes_is_a_value_error_naming_the_tensor():
+    stopper = EarlyStopping()
+    stopper.step(1.0, nn.Linear(2, 2))
+    with pytest.raises(
+        ValueError, match=r"other shapes than the saved best state \(weight \(2, 2\) vs \(2, 3\)"
+    ):
+        stopper.restore(nn.Linear(3, 2))

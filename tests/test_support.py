@@ -256,3 +256,29 @@ def test_an_explicit_out_dot_is_the_current_folder(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert parse_example_args(example_parser("test"), ["--out", "."]).out == Path(".")
     assert os.listdir(tmp_path) == []
+
+
+def test_save_figure_with_a_name_too_long_is_a_value_error_naming_the_path(tmp_path):
+    fig, _ = new_figure()
+    (tmp_path / "x").mkdir()  # then Path.is_dir itself raises the OSError
+    path = tmp_path / "x" / ("a" * 260 + ".png")
+    with pytest.raises(OSError):
+        path.is_dir()
+    with pytest.raises(ValueError, match=r"^cannot write path .*aaaa\.png \(File name too long\)"):
+        save_figure(fig, path)
+    assert list((tmp_path / "x").iterdir()) == []
+
+
+@pytest.mark.parametrize("folder", [5, None, b"out"])
+def test_check_out_folder_of_the_wrong_type_names_the_argument(folder):
+    from mlnotes.cli import check_out_folder
+
+    with pytest.raises(TypeError, match=r"^folder must be a str or a pathlib\.Path, got "):
+        check_out_folder(folder)
+
+
+def test_check_out_folder_with_a_name_too_long_is_a_value_error(tmp_path):
+    from mlnotes.cli import check_out_folder
+
+    with pytest.raises(ValueError, match=r"^cannot write to .* \(File name too long\)"):
+        check_out_folder(tmp_path / ("a" * 260))
