@@ -33,6 +33,11 @@ def floating_tensor(name: str, value: object) -> Tensor:
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if not value.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
+    if value.is_meta:
+        raise ValueError(
+            f"{name} is on the 'meta' device, which holds shapes but no values: "
+            "pass a tensor with data (e.g. on 'cpu' or 'cuda')"
+        )
     return value
 
 

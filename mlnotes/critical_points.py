@@ -95,7 +95,12 @@ def _symmetric_eigh(hessian_matrix: Tensor) -> tuple[Tensor, Tensor]:
     h = _checks.square_matrix("hessian", hessian_matrix)
     if h.dtype in _HALF:
         h = h.float()
-    return torch.linalg.eigh((h + h.T) / 2)
+    values, vectors = torch.linalg.eigh(h / 2 + h.T / 2)  # h + h.T could overflow a finite h
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError(
+            f"the eigenvalues of the {h.dtype} Hessian are not finite: its entries are too large"
+        )
+    return values, vectors
 
 
 def _as_input_dtype(name: str, values: Tensor, dtype: torch.dtype) -> Tensor:
@@ -202,6 +207,7 @@ def analyze_point(
     """
     tol = _checks.nonnegative("tol", tol)
     grad_tol = _checks.nonnegative("grad_tol", grad_tol)
+    require_critical = _checks.flag("require_critical", require_critical)
     theta = _checks.vector("theta", theta).detach()
     g = gradient(loss_fn, theta)
     grad_norm = float(torch.linalg.vector_norm(g))
@@ -338,5 +344,7 @@ class TaylorModel:
         n = self.theta0.numel()
         if theta.dim() == 0 or theta.shape[-1] != n:
             raise ValueError(f"theta must have {n} entries in its last dimension, got {tuple(theta.shape)}")
+        if not bool(torch.isfinite(theta).all()):
+            raise ValueError("theta contains NaN or infinite entries")
         d = theta - self.theta0
         return self.loss0 + d @ self.grad + 0.5 * ((d @ self.hessian) * d).sum(-1)

@@ -20,6 +20,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,7 +101,10 @@ class Split:
             ValueError: ``y`` holds a value that is not an integer (``1.7``, NaN): class labels are
                 not rounded.
         """
-        labels = torch.as_tensor(y)
+        array = np.asarray(y)
+        if array.dtype == np.uint64 and array.size and int(array.max()) >= 2**63:  # would wrap to < 0
+            raise ValueError(f"y holds the label {int(array.max())}, beyond the int64 range of class labels")
+        labels = torch.as_tensor(array)
         if labels.is_complex():
             raise TypeError(f"y must hold integer class labels, got dtype {labels.dtype}")
         if labels.is_floating_point():
@@ -312,7 +316,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         compressed = handle.read(2) == b"\x1f\x8b"
     try:
         raw = gzip.open(path).read() if compressed else path.read_bytes()
-    except (OSError, EOFError) as error:
+    except (OSError, EOFError, zlib.error) as error:
         raise ValueError(f"{path}: not a readable gzip file ({error})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise ValueError(f"{path}: not an IDX file (the magic number must start with two zero bytes)")
@@ -456,6 +460,12 @@ def load_mnist(
     if not all(isinstance(m, str) for m in mirrors):
         raise TypeError(f"mirrors must be base URLs (strings), got {mirrors!r}")
     files = MNIST_FILES if files is None else files
+    kinds = {"train-images", "train-labels", "t10k-images", "t10k-labels"}
+    if not isinstance(files, dict) or {str(name).split("-idx")[0] for name in files} != kinds:
+        raise ValueError(
+            "files must map the four MNIST file names (train-images, train-labels, t10k-images, "
+            f"t10k-labels, each '...-idx...') to their MD5 checksums, got {files!r}"
+        )
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise TypeError(f"root must be a folder (a str or pathlib.Path) or None, got {type(root).__name__}")
     root = Path(root if root is not None else DEFAULT_CACHE)

@@ -114,6 +114,8 @@ def _class_indices(name: str, labels: object, num_classes: int) -> Tensor:
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
         raise TypeError(f"{name} must be an integer tensor of class numbers, got dtype {labels.dtype}")
     _not_meta(name, labels)
+    if labels.dtype in (torch.uint16, torch.uint32, torch.uint64):  # PyTorch has no min/max for these
+        raise TypeError(f"{name} has dtype {labels.dtype}: convert the class numbers with .long()")
     if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
         bad = labels[(labels < 0) | (labels >= num_classes)][0].item()
         raise ValueError(
@@ -175,7 +177,9 @@ def sigmoid(z: Tensor) -> Tensor:
     $y'_1 = e^{y_1}/(e^{y_1} + e^{y_2}) = \sigma(y_1 - y_2)$.
     """
     z = _not_meta("z", _checks.floating_tensor("z", z))
-    e = (-z.abs()).exp()  # in (0, 1]: never overflows
+    # e = exp(-|z|) lies in (0, 1] and never overflows; written with -z and z rather than |z|, whose
+    # derivative at 0 is 0 in autograd, which would make the gradient at z = 0 vanish instead of 1/4
+    e = torch.where(z >= 0, -z, z).exp()
     return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 

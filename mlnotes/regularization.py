@@ -37,7 +37,7 @@ def _tensors(params: object) -> list[Tensor]:
     """``params`` as a list of real floating-point tensors; one message for a tensor and for a list."""
     if isinstance(params, Tensor):
         tensors = [params]
-    elif isinstance(params, nn.Module):
+    elif isinstance(params, nn.Module) and not isinstance(params, nn.ParameterList):
         raise TypeError("params must be tensors, e.g. model.parameters(), not the module itself")
     else:
         try:

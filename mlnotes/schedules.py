@@ -22,6 +22,7 @@ $t$ must be an integer >= 0 (a bool, or a float such as ``3.0``, is refused).
 
 from __future__ import annotations
 
+import inspect
 import math
 
 from mlnotes import _checks
@@ -80,8 +81,11 @@ class Schedule:
     __add__ = __radd__ = __sub__ = __rsub__ = __pow__ = _not_arithmetic
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({fields})"
+        """The constructor call that makes this schedule (``base`` is shown as ``lr`` where it is one)."""
+        arguments = inspect.signature(type(self).__init__).parameters
+        fields = {("lr" if k == "base" else k): v for k, v in vars(self).items()}
+        shown = ", ".join(f"{k}={v!r}" for k, v in fields.items() if k in arguments)
+        return f"{type(self).__name__}({shown})"
 
 
 class StepDecay(Schedule):

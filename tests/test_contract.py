@@ -1180,3 +1180,28 @@ def test_a_non_finite_gradient_changes_nothing_and_stops_training_as_divergence(
             batch_size=4,
             progress=False,
         )
+
+
+def test_third_probe_cases_give_the_reference_or_a_named_error():
+    z = torch.tensor(0.0, requires_grad=True)
+    mlnotes.losses.sigmoid(z).backward()
+    ref = torch.tensor(0.0, requires_grad=True)
+    torch.sigmoid(ref).backward()
+    assert z.grad == ref.grad == 0.25
+    huge = torch.tensor([[2e38, 0.0], [0.0, 1.0]])  # finite in float32, but h + h.T is not
+    assert mlnotes.classify_hessian(huge) == mlnotes.PointKind.LOCAL_MINIMUM
+    error_names(lambda: mlnotes.classify_hessian(torch.ones(2, 2, device="meta")), ValueError, "meta")
+    error_names(lambda: mlnotes.one_hot(torch.tensor([1], dtype=torch.uint32), 3), TypeError, ".long()")
+    error_names(
+        lambda: Split.from_arrays(np.zeros((1, 2)), np.array([2**63 + 5], dtype=np.uint64)), ValueError, "y"
+    )
+    model = mlnotes.TaylorModel(lambda t: (t**2).sum(), torch.zeros(2, dtype=F64))
+    error_names(lambda: model(torch.tensor([math.nan, 0.0], dtype=F64)), ValueError, "theta")
+    error_names(
+        lambda: mlnotes.analyze_point(mlnotes.product_model_loss, torch.ones(2), require_critical="no"),
+        TypeError,
+        "require_critical",
+    )
+    params = nn.ParameterList([nn.Parameter(torch.tensor([1.0, -2.0]))])
+    assert mlnotes.l2_penalty(params, 0.5).item() == 2.5  # 0.5 * (1 + 4)
+    error_names(lambda: mlnotes.load_mnist("/tmp", download=False, files={}), ValueError, "files")
