@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -41,6 +43,13 @@ def floating_tensor(name: str, value: object) -> Tensor:
     return value
 
 
+def finite(name: str, value: Tensor) -> Tensor:
+    """Return ``value`` if it holds no NaN or infinite entry."""
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    return value
+
+
 def vector(name: str, value: object) -> Tensor:
     """Return ``value`` if it is a 1-D floating-point tensor with at least one entry."""
     value = floating_tensor(name, value)
@@ -54,9 +63,7 @@ def square_matrix(name: str, value: object) -> Tensor:
     value = floating_tensor(name, value)
     if value.dim() != 2 or value.shape[0] != value.shape[1] or value.numel() == 0:
         raise ValueError(f"{name} must be a square (n, n) matrix, got shape {tuple(value.shape)}")
-    if not torch.isfinite(value).all():
-        raise ValueError(f"{name} contains NaN or infinite entries")
-    return value
+    return finite(name, value)
 
 
 def _is_bool(value: object) -> bool:
@@ -115,11 +122,14 @@ def positive_int(name: str, value: object) -> int:
     return number
 
 
-def seed(name: str, value: object) -> int:
-    """Return ``value`` as an int if it is a usable seed: an integer in [0, 2**63)."""
+def seed(name: str, value: object, limit: int = SEED_LIMIT) -> int:
+    """Return ``value`` as an int if it is a usable seed: an integer in [0, ``limit``).
+
+    The default is torch's range; NumPy's legacy seeding and scikit-learn take seeds below 2**32.
+    """
     number = integer(name, value)
-    if not 0 <= number < SEED_LIMIT:
-        raise ValueError(f"{name} must be an integer in [0, 2**63), got {number}")
+    if not 0 <= number < limit:
+        raise ValueError(f"{name} must be an integer >= 0 and below {limit}, got {number}")
     return number
 
 
@@ -285,6 +295,25 @@ def stateful_layers(model: nn.Module) -> list[str]:
                 f"layer {layer_name!r} ({type(layer).__name__})" if layer_name else type(layer).__name__
             )
     return found
+
+
+def batch_norm_layers(model: nn.Module) -> list[nn.Module]:
+    """The model's batch-normalization layers, ``torch.nn``'s and the package's own."""
+    from mlnotes.batchnorm import BatchNorm
+
+    return [m for m in model.modules() if isinstance(m, (nn.modules.batchnorm._BatchNorm, BatchNorm))]
+
+
+@contextmanager
+def modes_restored(model: nn.Module) -> Iterator[nn.Module]:
+    """Give every layer back its own train/eval mode afterwards, not one flag for the whole model
+    (a batch-norm layer frozen with ``.eval()`` inside a training model stays frozen)."""
+    modes = [(layer, layer.training) for layer in model.modules()]
+    try:
+        yield model
+    finally:
+        for layer, mode in modes:
+            layer.training = mode
 
 
 def eval_mode(model: nn.Module, what: str) -> None:

@@ -344,7 +344,6 @@ class TaylorModel:
         n = self.theta0.numel()
         if theta.dim() == 0 or theta.shape[-1] != n:
             raise ValueError(f"theta must have {n} entries in its last dimension, got {tuple(theta.shape)}")
-        if not bool(torch.isfinite(theta).all()):
-            raise ValueError("theta contains NaN or infinite entries")
+        _checks.finite("theta", theta)
         d = theta - self.theta0
         return self.loss0 + d @ self.grad + 0.5 * ((d @ self.hessian) * d).sum(-1)

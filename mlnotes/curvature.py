@@ -83,8 +83,10 @@ def _fingerprint(inputs: Tensor, targets: Tensor) -> tuple[float, ...]:
     """What identifies a batch up to the order of its examples: its size and sums of its values."""
     parts = [float(len(inputs))]
     for value in (inputs, targets):
-        if value.is_complex() or value.dtype == torch.bool:
-            value = value.to(torch.float64) if value.dtype == torch.bool else torch.view_as_real(value)
+        if value.dtype == torch.bool:
+            value = value.to(torch.float64)
+        elif value.is_complex():
+            value = torch.view_as_real(value)
         parts += [float(value.sum(dtype=torch.float64)), float(value.abs().sum(dtype=torch.float64))]
     return tuple(parts)
 
@@ -199,8 +201,7 @@ class HessianOperator:
         # which examples share a batch matters in train mode, and in eval mode for batch norm that
         # keeps no running statistics (it normalizes with the batch's even then)
         self._batches_matter = mode == "train" or any(
-            isinstance(layer, (nn.modules.batchnorm._BatchNorm, BatchNorm)) and not layer.track_running_stats
-            for layer in model.modules()
+            not layer.track_running_stats for layer in _checks.batch_norm_layers(model)
         )
         self._batches = _batches(data)
         self.num_parameters = sum(p.numel() for _, p in named)
@@ -288,9 +289,8 @@ class HessianOperator:
 
     def _accumulate(self, per_batch: Callable[[ModuleLoss, Tensor, float], Tensor]) -> Tensor:
         """Sum over batches of ``per_batch(loss of the batch, theta, share of the examples)``."""
-        modes = [(layer, layer.training) for layer in self._structure.modules()]
-        self._structure.train(self.mode == "train")
-        try:
+        with _checks.modes_restored(self._structure):
+            self._structure.train(self.mode == "train")
             if self.mode == "train":  # the copy takes the model's current frozen parameters and buffers
                 own = {**dict(self.model.named_parameters()), **dict(self.model.named_buffers())}
                 with torch.no_grad():
@@ -306,9 +306,6 @@ class HessianOperator:
                 part = per_batch(loss, theta, len(inputs) / self.size)
                 total = part if total is None else total + part
             return total
-        finally:
-            for layer, mode in modes:  # each layer's own mode, not one flag for the whole model
-                layer.training = mode
 
     def matvec(self, v: Tensor) -> Tensor:
         r"""$\mathbf{H}\mathbf{v}$ for a 1-D ``v`` of length $n$ (the model's dtype and device)."""
@@ -318,8 +315,7 @@ class HessianOperator:
                 f"v must be a vector of {self.num_parameters} entries of dtype {self.dtype}, "
                 f"got {v.numel()} of {v.dtype}"
             )
-        if not bool(torch.isfinite(v).all()):
-            raise ValueError("v contains NaN or infinite entries")
+        _checks.finite("v", v)
         v = v.to(self.device)
         if self.cache_graph:
             total = torch.zeros_like(v)
@@ -480,8 +476,7 @@ def _lanczos_basis(
         coefficients = earlier @ w
         scale = max(float(alpha[: j + 1].abs().max()), float(beta[:j].abs().max()) if j else 0.0, 1e-300)
         _check_symmetric(coefficients, beta, j, scale)
-        w = torch.addmv(w, earlier.T, coefficients, alpha=-1)  # re-orthogonalization, twice:
-        w.addmv_(earlier.T, earlier @ w, alpha=-1)  # "twice is enough"
+        w = _orthogonalized(w, earlier, coefficients)
         last = float(torch.linalg.vector_norm(w))
         if j + 1 == steps:
             m = j + 1
@@ -537,12 +532,14 @@ def _check_symmetric(coefficients: Tensor, beta: Tensor, j: int, scale: float) -
         )
 
 
-def _orthogonalized(w: Tensor, earlier: Tensor) -> Tensor:
+def _orthogonalized(w: Tensor, earlier: Tensor, coefficients: Tensor | None = None) -> Tensor:
     """``w`` minus its components along the rows of ``earlier``, twice ("twice is enough").
 
-    The first pass makes a new vector (``w`` may be the caller's); the second works in place.
+    The first pass makes a new vector (``w`` may be the caller's) and uses ``coefficients``
+    (``earlier @ w``) if the caller has them already; the second works in place.
     """
-    w = torch.addmv(w, earlier.T, earlier @ w, alpha=-1)
+    first = earlier @ w if coefficients is None else coefficients
+    w = torch.addmv(w, earlier.T, first, alpha=-1)
     return w.addmv_(earlier.T, earlier @ w, alpha=-1)
 
 

@@ -60,6 +60,23 @@ STALE_AFTER_S = 3600.0
 _BLOCK = 1 << 16
 
 
+def _check_pair(x: object, y: object, prefix: str, parts: tuple[str, str]) -> None:
+    """Both tensors, with a first dimension, of one length; messages start ``prefix`` + a part's name."""
+    for part, tensor in zip(parts, (x, y), strict=True):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"{prefix}{part} must be a torch.Tensor, got {type(tensor).__name__}: convert with "
+                "torch.as_tensor, or use Split.from_arrays"
+            )
+        if tensor.dim() == 0:
+            raise ValueError(f"{prefix}{part} is a 0-dim tensor: it needs one entry per example")
+    if len(x) != len(y):
+        raise ValueError(
+            f"{prefix}{parts[0]} and {parts[1]} must have the same first dimension (one per example), "
+            f"got shapes {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+
+
 @dataclass(frozen=True)
 class Split:
     """Inputs ``x`` (float, one row per example) and integer class labels ``y``.
@@ -74,20 +91,7 @@ class Split:
     y: Tensor
 
     def __post_init__(self) -> None:
-        for name in ("x", "y"):
-            value = getattr(self, name)
-            if not isinstance(value, Tensor):
-                raise TypeError(
-                    f"Split {name} must be a torch.Tensor, got {type(value).__name__}: convert with "
-                    "torch.as_tensor, or use Split.from_arrays"
-                )
-            if value.dim() == 0:
-                raise ValueError(f"Split {name} is a 0-dim tensor: it needs one entry per example")
-        if len(self.x) != len(self.y):
-            raise ValueError(
-                f"Split x and y must have the same first dimension (one per example), got shapes "
-                f"{tuple(self.x.shape)} and {tuple(self.y.shape)}"
-            )
+        _check_pair(self.x, self.y, "Split ", ("x", "y"))
 
     def __len__(self) -> int:
         return len(self.y)
@@ -186,31 +190,10 @@ def as_split(name: str, value: object) -> Split:
             f"{name} must be a Split, an (inputs, targets) pair of tensors, a TensorDataset of two "
             f"tensors or an object with tensor attributes .x and .y, got {type(value).__name__}"
         )
-    for part, tensor in (("inputs", x), ("targets", y)):
-        if not isinstance(tensor, Tensor):
-            raise TypeError(
-                f"{name}: the {part} must be a torch.Tensor, got {type(tensor).__name__}; "
-                "convert with torch.as_tensor"
-            )
-        if tensor.dim() == 0:
-            raise ValueError(f"{name}: the {part} are a 0-dim tensor; they need one entry per example")
-    if len(x) != len(y):
-        raise ValueError(
-            f"{name}: inputs and targets must have the same first dimension (one per example), "
-            f"got shapes {tuple(x.shape)} and {tuple(y.shape)}"
-        )
+    _check_pair(x, y, f"{name}: the ", ("inputs", "targets"))
     if len(x) == 0:
         raise ValueError(f"{name} holds no examples (first dimension 0): pass at least one")
     return value if isinstance(value, Split) else Split(x, y)
-
-
-def _nonnegative_seed(name: str, value: object, limit: int | None = None) -> int:
-    """``value`` as an int >= 0 (and below ``limit`` if given): NumPy's default_rng takes any such."""
-    number = _checks.integer(name, value)
-    if number < 0 or (limit is not None and number >= limit):
-        upper = "" if limit is None else f" and below {limit}"
-        raise ValueError(f"{name} must be an integer >= 0{upper}, got {number}")
-    return number
 
 
 def _fraction(name: str, value: object) -> float:
@@ -264,7 +247,7 @@ def _split(x: np.ndarray, y: np.ndarray, val_fraction: float, test_fraction: flo
 
     val_fraction = _fraction("val_fraction", val_fraction)
     test_fraction = _fraction("test_fraction", test_fraction)
-    seed = _nonnegative_seed("seed", seed, limit=2**32)  # scikit-learn's random_state: below 2**32
+    seed = _checks.seed("seed", seed, limit=2**32)  # scikit-learn's random_state: below 2**32
     if val_fraction + test_fraction >= 1.0:
         raise ValueError(
             f"val_fraction + test_fraction must be below 1, got {val_fraction} + {test_fraction}"
@@ -450,7 +433,7 @@ def load_mnist(
     val_size = _checks.integer("val_size", val_size)
     if val_size < 1:
         raise ValueError(f"val_size must be at least 1, got {val_size}")
-    seed = _nonnegative_seed("seed", seed)
+    seed = _checks.seed("seed", seed)
     timeout = _checks.real("timeout", timeout)
     if not 0.0 < timeout < math.inf:
         raise ValueError(f"timeout must be a finite number of seconds > 0, got {timeout}")

@@ -118,10 +118,7 @@ def _finite_result(result: Tensor, what: str) -> Tensor:
 
 def _point(name: str, value: object) -> Tensor:
     """A finite, non-empty 1-D floating-point vector, detached."""
-    value = _checks.vector(name, value).detach()
-    if not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} contains NaN or infinite entries")
-    return value
+    return _checks.finite(name, _checks.vector(name, value).detach())
 
 
 def gradient(loss_fn: LossFn, theta: Tensor) -> Tensor:
@@ -226,8 +223,7 @@ def hvp(
         )
     if method not in HVP_METHODS:
         raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
-    if not bool(torch.isfinite(v).all()):
-        raise ValueError("v contains NaN or infinite entries")
+    _checks.finite("v", v)
     checked = _checked(loss_fn)
     if method == "double-backward":
         return _finite_result(_hvp_double_backward(checked, theta, v), "Hessian-vector product")
@@ -360,21 +356,22 @@ class ModuleLoss:
 
 
 def check_batch(
-    inputs: Tensor, targets: Tensor, dtype: torch.dtype, device: torch.device, where: str
+    inputs: Tensor, targets: Tensor, dtype: torch.dtype | None, device: torch.device | None, where: str
 ) -> None:
     """Refuse a batch that the model cannot take as it is: wrong dtype or device, or NaN/inf inputs.
 
-    ``where`` names the batch in the message (e.g. ``"batch 3 of data: "``).
+    ``where`` names the batch in the message (e.g. ``"batch 3 of data: "``); a ``dtype`` or
+    ``device`` of ``None`` is not checked.
     """
     for name, value in (("inputs", inputs), ("targets", targets)):
-        if value.device != device:
+        if device is not None and value.device != device:
             raise ValueError(
                 f"{where}{name} are on {value.device} but the model's parameters on {device}: "
                 f"move them with .to({str(device)!r})"
             )
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             raise ValueError(f"{where}{name} contain NaN or infinite values: clean the data first")
-    if inputs.is_floating_point() and inputs.dtype != dtype:
+    if dtype is not None and inputs.is_floating_point() and inputs.dtype != dtype:
         raise TypeError(
             f"{where}inputs have dtype {inputs.dtype} but the model's parameters {dtype}: convert the "
             f"inputs (inputs.to({dtype})) or the model (model.to({inputs.dtype}))"

@@ -20,8 +20,8 @@ from torch import Tensor, nn
 from tqdm import tqdm  # tqdm.auto warns "IProgress not found" in every lab notebook
 
 from mlnotes import _checks
-from mlnotes.batchnorm import BatchNorm
 from mlnotes.data import Split, as_split
+from mlnotes.derivatives import check_batch
 from mlnotes.optim import NonFiniteGradient
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -67,10 +67,6 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _has_batch_norm(model: nn.Module) -> bool:
-    return any(isinstance(m, (nn.modules.batchnorm._BatchNorm, BatchNorm)) for m in model.modules())
-
-
 def _model_device(model: nn.Module) -> torch.device:
     """Where the model's parameters (or, without any, its buffers) are; the CPU for an empty model."""
     for tensor in (*model.parameters(), *model.buffers()):
@@ -90,15 +86,11 @@ def _classification_targets(name: str, targets: Tensor) -> Tensor:
     )
 
 
-def _input_dtype(name: str, split: Split, model: nn.Module) -> None:
-    """Refuse floating-point inputs of another dtype than the model's parameters, saying how to convert."""
+def _check_split(name: str, split: Split, model: nn.Module) -> Split:
+    """Refuse NaN or inf in a split, and floating-point inputs of another dtype than the model's."""
     dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
-    if split.x.is_floating_point() and len(dtypes) == 1 and split.x.dtype not in dtypes:
-        (dtype,) = dtypes
-        raise TypeError(
-            f"{name} inputs have dtype {split.x.dtype} but the model's parameters {dtype}: convert the "
-            f"inputs (x.to({dtype})) or the model (model.to({split.x.dtype}))"
-        )
+    check_batch(split.x, split.y, dtypes.pop() if len(dtypes) == 1 else None, None, f"{name} ")
+    return split
 
 
 @torch.no_grad()
@@ -135,9 +127,8 @@ def evaluate(
             that is not finite.
     """
     model = _checks.materialized(_checks.module("model", model))
-    split = _finite("split", as_split("split", split))
+    split = _check_split("split", as_split("split", split), model)
     _classification_targets("split", split.y)
-    _input_dtype("split", split, model)
     loss_fn = _checks.mean_loss("loss_fn", loss_fn, over_examples=True)
     _checks.no_ignored_targets("split", split.y, loss_fn)
     batch_size = _checks.positive_int("batch_size", batch_size)
@@ -148,10 +139,9 @@ def evaluate(
             f"device is {device} but the model is on {here}: move the model (model.to({str(device)!r})) "
             "or leave device=None"
         )
-    modes = [(layer, layer.training) for layer in model.modules()]
-    model.eval()
     total_loss, correct = 0.0, 0
-    try:
+    with _checks.modes_restored(model):
+        model.eval()
         for start in range(0, len(split), batch_size):
             x = split.x[start : start + batch_size].to(device)
             y = split.y[start : start + batch_size].to(device)
@@ -170,23 +160,12 @@ def evaluate(
             total_loss += float(loss) * len(y)
             labels = y.argmax(dim=1) if y.dim() == 2 else y
             correct += int((logits.argmax(dim=1) == labels).sum())
-    finally:
-        for layer, mode in modes:
-            layer.training = mode
     if not math.isfinite(total_loss):
         raise ValueError(
             f"the loss on split is {total_loss}: check the model (did training diverge?) and the loss "
             "(e.g. every target equal to an ignore_index)"
         )
     return total_loss / len(split), correct / len(split)
-
-
-def _finite(name: str, split: Split) -> Split:
-    """Refuse NaN or inf in a split: they would surface later as a diverged loss, or a NaN metric."""
-    for part, value in (("inputs", split.x), ("targets", split.y)):
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise ValueError(f"{name} {part} contain NaN or infinite values: clean the data first")
-    return split
 
 
 def _check_optimizer(optimizer: object, model: nn.Module) -> torch.optim.Optimizer:
@@ -268,13 +247,11 @@ def train(
     """
     model = _checks.materialized(_checks.module("model", model))
     optimizer = _check_optimizer(optimizer, model)
-    data = _finite("data", as_split("data", data))
-    _input_dtype("data", data, model)
-    val = None if val is None else _finite("val", as_split("val", val))
+    data = _check_split("data", as_split("data", data), model)
+    val = None if val is None else _check_split("val", as_split("val", val), model)
     loss_fn = _checks.mean_loss("loss_fn", loss_fn)
     if val is not None:  # what evaluate() will refuse after the first epoch, refused before it
         _classification_targets("val", val.y)
-        _input_dtype("val", val, model)
         _checks.mean_loss("loss_fn", loss_fn, over_examples=True)
         _checks.no_ignored_targets("val", val.y, loss_fn)
     epochs = _checks.positive_int("epochs", epochs)
@@ -284,7 +261,7 @@ def train(
     progress = _checks.flag("progress", progress)
     device = _checks.device("device", device)
     n = len(data)
-    batch_norm = _has_batch_norm(model)
+    batch_norm = bool(_checks.batch_norm_layers(model))
     if batch_norm and min(batch_size, n) < 2:
         raise ValueError(
             "batch normalization needs at least 2 examples per batch in training, "
