@@ -8,17 +8,46 @@ saved with [`save_figure`][], which
 - writes to a temporary file in the same folder and renames it into place, so a crash or an error
   leaves either the old file or the new one, never half of one.
 
-Labels use math symbols only, so one image serves both languages of the book.
+The book is written in two languages, and so is every figure: a script draws one variant per
+language in [`LANGUAGES`][] and [`save_figures`][] writes ``name.zh.svg`` and ``name.en.svg``. Text in
+Chinese is drawn with a CJK font found on the machine ([`cjk_font`][]), stored as outlines, so the file
+shows the same everywhere.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
+from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+LANGUAGES: tuple[str, ...] = ("zh", "en")
+"""The languages of the book, the default first: every figure is drawn once for each."""
+
+# Font files with Simplified Chinese glyphs, best first: Noto Sans CJK (Debian's fonts-noto-cjk, the
+# one the book's own figures are drawn with), then what Windows, macOS and other Linux systems carry.
+CJK_FONT_FILES: tuple[str, ...] = (
+    "NotoSansCJK-Regular.ttc",
+    "NotoSansCJKsc-Regular.otf",
+    "NotoSansSC-Regular.otf",
+    "NotoSansSC-Regular.ttf",
+    "SourceHanSansSC-Regular.otf",
+    "SourceHanSans-Regular.ttc",
+    "msyh.ttc",
+    "simhei.ttf",
+    "PingFang.ttc",
+    "Hiragino Sans GB.ttc",
+    "wqy-microhei.ttc",
+    "wqy-zenhei.ttc",
+)
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+_cjk_family: str | None = None
 
 STYLE: dict[str, object] = {
     "svg.hashsalt": "mlnotes",
@@ -50,6 +79,41 @@ def new_figure(
         fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
         axes = fig.subplots(nrows, ncols, subplot_kw=subplot_kw or None)
     return fig, axes
+
+
+def cjk_font() -> str:
+    """The family name of a font with Chinese glyphs, registered with Matplotlib (found once).
+
+    Raises:
+        ValueError: no such font is installed; the message names the package to install.
+    """
+    global _cjk_family
+    if _cjk_family is None:
+        found = {Path(p).name: p for p in font_manager.findSystemFonts()}
+        for name in CJK_FONT_FILES:
+            if name in found:
+                font_manager.fontManager.addfont(found[name])
+                _cjk_family = font_manager.FontProperties(fname=found[name]).get_name()
+                break
+        else:
+            raise ValueError(
+                "the Chinese figures need a font with Chinese glyphs: install Noto Sans CJK "
+                "(Debian/Ubuntu: apt-get install fonts-noto-cjk; other systems: the Noto Sans SC font)"
+            )
+    return _cjk_family
+
+
+def _use_cjk_font_where_needed(fig: Figure) -> None:
+    """Give every text of ``fig`` that holds Chinese characters the CJK font.
+
+    The CJK font comes first: in a label that mixes words and ``$math$``, Matplotlib draws the words
+    with the first font of the list only (no fallback), and Noto Sans CJK has Latin letters too.
+    """
+    texts = [t for t in fig.findobj(Text) if _CJK.search(t.get_text())]
+    if texts:
+        family = [cjk_font(), "DejaVu Sans"]
+        for text in texts:
+            text.set_fontfamily(family)
 
 
 def _folder_problem(path: Path) -> str | None:
@@ -96,6 +160,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
             f"cannot write path {path} ({reason}): pass a path in a folder you can write to"
         ) from None
     try:
+        _use_cjk_font_where_needed(fig)
         with os.fdopen(fd, "wb") as handle, matplotlib.rc_context(STYLE):
             fig.savefig(handle, format=suffix[1:], metadata=_NO_METADATA[suffix])
         os.chmod(tmp_name, 0o644)  # mkstemp creates 0600; figures are published files
@@ -104,3 +169,27 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_figures(
+    draw: Callable[[str], Figure], folder: str | os.PathLike[str], name: str
+) -> list[Path]:
+    """Draw one figure per language, ``draw(language)``, and save each as ``folder/name.<language>.svg``.
+
+    ``language`` is each of [`LANGUAGES`][] in turn. Returns the paths written, in that order.
+
+    Raises:
+        TypeError: ``draw`` is not callable, or does not return a ``matplotlib.figure.Figure``.
+        ValueError: ``name`` is not a plain file name without extension, or as [`save_figure`][].
+    """
+    if not callable(draw):
+        raise TypeError(f"draw must be a function of the language, got {type(draw).__name__}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ValueError(f"name must be a file name without folder or extension, e.g. 'loss_curve', got {name!r}")
+    paths = []
+    for language in LANGUAGES:
+        fig = draw(language)
+        if not isinstance(fig, Figure):
+            raise TypeError(f"draw({language!r}) must return a matplotlib Figure, got {type(fig).__name__}")
+        paths.append(save_figure(fig, Path(folder) / f"{name}.{language}.svg"))
+    return paths

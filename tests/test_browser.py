@@ -4,12 +4,12 @@ Every page of the built site, in both languages (pages, lab notebooks, API refer
 without console or page errors, request nothing outside 127.0.0.1, typeset all of its math, load all
 of its images, render Chinese with a CJK font, show no raw Markdown in its visible prose (no
 :shortcode:, { #anchor }, [text][ref], $$, !!!, ??? or stray fence: tests/raw_markdown.py), and switch
-language to the same page. Search must find a Chinese and an English term of each chapter
-(tests/search_terms.json). The first screen of each page is saved under test-artifacts/screenshots,
+language to the same page. Search must lead to its defining chapter from every term of the glossary
+(site_config/glossary.yml) and every variant it lists for a reader to type, in both languages. The first screen of each page is saved under test-artifacts/screenshots,
 and kept, for a look at the rendering.
 """
 
-import json
+import importlib.util
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -26,13 +26,27 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-SEARCH_TERMS = json.loads(Path(__file__).with_name("search_terms.json").read_text(encoding="utf-8"))
-SEARCHES = [
-    (term, ("" if language == "zh" else "en/") + page + "/")
-    for page, languages in sorted(SEARCH_TERMS.items())
-    for language, terms in sorted(languages.items())
-    for term in terms
-]
+_spec = importlib.util.spec_from_file_location(
+    "glossary_hook", Path(__file__).resolve().parent.parent / "site_config" / "hooks" / "glossary.py"
+)
+_glossary = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_glossary)
+
+
+def glossary_searches(glossary):
+    """(what a reader types, the page it must lead to): each term and each variant the glossary lists
+    for search, in the language of the page the box is on."""
+    found = []
+    for term in glossary["terms"]:
+        chapter = f"chapters/{term['chapter']}/"
+        for typed in [term["zh"], *term.get("search_zh", [])]:
+            found.append((typed, chapter))
+        for typed in [term["en"], *term.get("search_en", [])]:
+            found.append((typed, "en/" + chapter))
+    return list(dict.fromkeys(found))
+
+
+SEARCHES = glossary_searches(_glossary.load_glossary())
 LOCAL_SCHEMES = {"data", "blob", "about"}  # content the page already holds: nothing leaves the machine
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 RAW_INLINE_MATH = re.compile(r"\$[^\s$][^$]*\$")
@@ -277,11 +291,10 @@ def test_language_menu_switches(browser, served_site, path):
     page.close()
 
 
-def test_every_chapter_has_search_terms():
-    chapters = {name for name in page_pairs() if name.startswith("chapters/")}
-    assert chapters == set(SEARCH_TERMS), "tests/search_terms.json must list every chapter, and only those"
-    for page, languages in SEARCH_TERMS.items():
-        assert sorted(languages) == ["en", "zh"] and all(languages.values()), page
+def test_every_chapter_is_found_by_search_in_both_languages():
+    chapters = {name + "/" for name in page_pairs() if name.startswith("chapters/")}
+    assert {target for _, target in SEARCHES if not target.startswith("en/")} == chapters
+    assert {target.removeprefix("en/") for _, target in SEARCHES if target.startswith("en/")} == chapters
 
 
 def search_in(page, term, target):
@@ -335,9 +348,9 @@ def searches(browser, served_site, group):
 
 
 def test_search_finds_terms_in_both_languages(served_site):
-    """Every term of tests/search_terms.json, in two browsers side by side, each language's terms in
+    """Every term and variant of the glossary, in two browsers side by side, each language's terms in
     two pages that load the search index once each."""
-    assert len(SEARCHES) >= 4 * len(SEARCH_TERMS)
+    assert len(SEARCHES) >= 2 * len(_glossary.load_glossary()["terms"])
     groups = []
     for language in ("zh", "en"):
         mine = [item for item in SEARCHES if item[1].startswith("en/") == (language == "en")]

@@ -13,7 +13,7 @@ import torch
 
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.device import resolve_device
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import LANGUAGES, cjk_font, new_figure, save_figure, save_figures
 
 
 def test_resolve_device(monkeypatch):
@@ -282,3 +282,59 @@ def test_check_out_folder_with_a_name_too_long_is_a_value_error(tmp_path):
 
     with pytest.raises(ValueError, match=r"^cannot write to .* \(File name too long\)"):
         check_out_folder(tmp_path / ("a" * 260))
+
+
+def _labelled(language):
+    fig, ax = new_figure()
+    ax.plot([0, 1], [1, 0])
+    ax.set(xlabel={"zh": "回合 $t$", "en": "epoch $t$"}[language], ylabel="$L$")
+    return fig
+
+
+def test_save_figures_writes_one_file_per_language(tmp_path):
+    paths = save_figures(_labelled, tmp_path, "curve")
+    assert [p.name for p in paths] == [f"curve.{language}.svg" for language in LANGUAGES] == [
+        "curve.zh.svg",
+        "curve.en.svg",
+    ]
+    zh, en = (p.read_bytes() for p in paths)
+    assert zh != en
+    assert save_figures(_labelled, tmp_path, "curve") == paths and paths[0].read_bytes() == zh  # deterministic
+
+
+def test_chinese_text_is_drawn_with_a_cjk_font_and_latin_text_is_not(tmp_path):
+    fig = _labelled("zh")
+    save_figure(fig, tmp_path / "zh.svg")
+    label = fig.axes[0].xaxis.label
+    assert label.get_fontfamily()[0] == cjk_font()
+    fig = _labelled("en")
+    save_figure(fig, tmp_path / "en.svg")
+    assert fig.axes[0].xaxis.label.get_fontfamily()[0] != cjk_font()
+
+
+def test_without_a_cjk_font_a_chinese_figure_stops_and_leaves_no_file(monkeypatch, tmp_path):
+    from mlnotes import plotting
+
+    monkeypatch.setattr(plotting, "_cjk_family", None)
+    monkeypatch.setattr(plotting.font_manager, "findSystemFonts", lambda *a, **k: ["/x/DejaVuSans.ttf"])
+    with pytest.raises(ValueError, match="fonts-noto-cjk"):
+        save_figure(_labelled("zh"), tmp_path / "zh.svg")
+    assert list(tmp_path.iterdir()) == []
+    save_figure(_labelled("en"), tmp_path / "en.svg")  # no Chinese, no font needed
+    assert [p.name for p in tmp_path.iterdir()] == ["en.svg"]
+
+
+@pytest.mark.parametrize(
+    ("draw", "name", "error"),
+    [
+        ("not a function", "x", TypeError),
+        (lambda language: "not a figure", "x", TypeError),
+        (_labelled, "sub/x", ValueError),
+        (_labelled, "x.svg", ValueError),
+        (_labelled, "", ValueError),
+    ],
+)
+def test_save_figures_refuses_bad_arguments(tmp_path, draw, name, error):
+    with pytest.raises(error):
+        save_figures(draw, tmp_path, name)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,96 @@
+"""The glossary pages, built from site_config/glossary.yml.
+
+``docs/glossary.zh.md`` and ``docs/glossary.en.md`` hold the prose around the tables and two markers,
+``<!-- glossary:terms -->`` and ``<!-- glossary:symbols -->``; this hook replaces each marker with its
+table in the page's language before the page is rendered. The data file is the only place a term is
+written down: the tests (tests/test_glossary.py) and the search test read it too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+GLOSSARY = Path(__file__).resolve().parent.parent / "glossary.yml"
+TERMS_MARKER = "<!-- glossary:terms -->"
+SYMBOLS_MARKER = "<!-- glossary:symbols -->"
+
+_HEADERS = {
+    "zh": {
+        "terms": ("中文", "English", "其他说法", "定义在"),
+        "symbols": ("符号", "含义"),
+    },
+    "en": {
+        "terms": ("English", "中文", "Also known as", "Defined in"),
+        "symbols": ("Symbol", "Meaning"),
+    },
+}
+_CHAPTER_TITLES = {
+    "general-guidance": ("一般指南", "General guidance"),
+    "critical-points": ("临界点", "Critical points"),
+    "batch-and-momentum": ("批量大小与动量", "Batch size and momentum"),
+    "adaptive-learning-rate": ("自适应学习率", "Adaptive learning rate"),
+    "classification-loss": ("分类损失", "Classification loss"),
+    "batch-normalization": ("批量归一化", "Batch normalization"),
+    "regularization": ("正则化", "Regularization"),
+    "learning-theory": ("学习理论", "Learning theory"),
+}
+
+
+def load_glossary(path: Path = GLOSSARY) -> dict:
+    """The data file as a dict: ``terms``, ``phrases``, ``boilerplate``, ``symbols``."""
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def chapter_title(chapter: str, language: str) -> str:
+    zh, en = _CHAPTER_TITLES[chapter]
+    return zh if language == "zh" else en
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", r"\|")
+
+
+def terms_table(glossary: dict, language: str) -> str:
+    """The terms as a Markdown table, in the book's chapter order, for a page at docs/glossary.*.md."""
+    head = _HEADERS[language]["terms"]
+    rows = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
+    order = list(_CHAPTER_TITLES)
+    for term in sorted(glossary["terms"], key=lambda t: order.index(t["chapter"])):
+        known = [v for v in term.get("reject", []) + term.get("search_zh", []) if v != term["en"]]
+        known += [v for v in term.get("search_en", []) if v not in known]
+        link = f"[{chapter_title(term['chapter'], language)}](chapters/{term['chapter']}.md)"
+        first, second = (term["zh"], term["en"]) if language == "zh" else (term["en"], term["zh"])
+        also = "、".join(known) if language == "zh" else ", ".join(known)
+        rows.append(f"| {_cell(first)} | {_cell(second)} | {_cell(also)} | {link} |")
+    return "\n".join(rows)
+
+
+def symbols_table(glossary: dict, language: str) -> str:
+    head = _HEADERS[language]["symbols"]
+    rows = [f"| {' | '.join(head)} |", "|---|---|"]
+    for symbol in glossary["symbols"]:
+        rows.append(f"| ${symbol['tex']}$ | {_cell(symbol[language])} |")
+    return "\n".join(rows)
+
+
+def page_language(src_uri: str) -> str | None:
+    """``"zh"`` or ``"en"`` for the glossary pages' sources, else ``None``."""
+    for language in ("zh", "en"):
+        if src_uri == f"glossary.{language}.md":
+            return language
+    return None
+
+
+def on_page_markdown(markdown, page, config, files):
+    language = page_language(page.file.src_uri)
+    if language is None:
+        return markdown
+    for marker in (TERMS_MARKER, SYMBOLS_MARKER):
+        if marker not in markdown:
+            raise ValueError(f"{page.file.src_uri} lost its marker {marker}; the hook fills it from glossary.yml")
+    glossary = load_glossary()
+    return markdown.replace(TERMS_MARKER, terms_table(glossary, language)).replace(
+        SYMBOLS_MARKER, symbols_table(glossary, language)
+    )
