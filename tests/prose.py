@@ -89,6 +89,7 @@ def prose_lines(path: Path) -> list[Line]:
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             for k, (line, raw) in enumerate(zip(_markdown_prose(source).split("\n"), source.split("\n")), 1):
                 result.append(Line(f"{path}, cell {number}, line {k}", line, raw))
+            result.append(Line(f"{path}, after cell {number}", "", ""))  # cells are separate paragraphs
         return result
     text = path.read_text(encoding="utf-8")
     pairs = zip(_markdown_prose(text).split("\n"), text.split("\n"), strict=True)
