@@ -14,8 +14,10 @@ repeated for three seeds (initialization, batch order and random start vectors; 
 core), and the script prints the range over the seeds of each quantity the book compares: the largest
 eigenvalue, its ratio to the size of the most negative one, and the trace.
 
-- hessian_spectrum.svg: the first seed's two densities (smoothed by a Gaussian of 1% of the range of
-  the nodes; log scale for the density), the 5 largest and 5 smallest eigenvalues marked at the bottom.
+- hessian_spectrum.zh.svg, hessian_spectrum.en.svg: the first seed's two densities (smoothed by a
+  Gaussian of 1% of the range of the nodes; log scale for the density), the 5 largest and 5 smallest
+  eigenvalues marked at the bottom, the largest eigenvalue after training, the outliers and the bulk
+  labelled and the most negative eigenvalue of each network written out; in Chinese and in English.
 """
 
 from __future__ import annotations
@@ -30,8 +32,33 @@ from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.curvature import HessianOperator, hutchinson_trace, lanczos, spectral_density
 from mlnotes.data import load_digits
 from mlnotes.optim import Adam
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import new_figure, save_figures
 from mlnotes.training import train
+
+TEXT = {
+    "zh": {
+        "runs": {"initialization": "初始化时", "trained": "训练后"},
+        "x": r"海森矩阵 $\mathbf{H}$ 的特征值 $\lambda$",
+        "y": "特征值密度（对数刻度）",
+        "ticks": "点线：最大、最小各 5 个特征值（Lanczos）",
+        "largest": r"$\lambda_{{\max}} = {value:.3g}$",
+        "negative": "最负的特征值：{values}",
+        "and": "，",
+        "bulk": "主体：几乎所有特征值都挤在零附近",
+        "outliers": "训练后的离群值",
+    },
+    "en": {
+        "runs": {"initialization": "at initialization", "trained": "after training"},
+        "x": r"eigenvalue $\lambda$ of the Hessian $\mathbf{H}$",
+        "y": "eigenvalue density (log scale)",
+        "ticks": "dotted: the 5 largest and 5 smallest eigenvalues (Lanczos)",
+        "largest": r"$\lambda_{{\max}} = {value:.3g}$",
+        "negative": "most negative: {values}",
+        "and": ", ",
+        "bulk": "the bulk: almost every eigenvalue is near zero",
+        "outliers": "outliers after training",
+    },
+}
 
 
 def network(width: int, seed: int) -> nn.Module:
@@ -64,14 +91,50 @@ def spectrum(
     }
 
 
-def figure(results: dict[str, dict[str, object]]):
-    fig, ax = new_figure(1, width=5.4, height=3.6)
-    for (name, r), color in zip(results.items(), ("tab:gray", "tab:blue"), strict=True):
-        ax.semilogy(r["grid"], np.maximum(r["density"], 1e-12), color=color, lw=1.0, label=name)
+def figure(results: dict[str, dict[str, object]], language: str):
+    text = TEXT[language]
+    fig, ax = new_figure(1, width=6.4, height=4.0)
+    colors = dict(zip(results, ("tab:gray", "tab:blue"), strict=True))
+    for name, r in results.items():
+        ax.semilogy(
+            r["grid"], np.maximum(r["density"], 1e-12), color=colors[name], lw=1.0, label=text["runs"][name]
+        )
         for value in (*r["smallest"], *r["largest"]):
-            ax.axvline(value, color=color, lw=0.6, ls=":", ymax=0.08)
-    ax.set(xlabel=r"eigenvalue $\lambda$ of $\mathbf{H}$", ylabel="density", ylim=(1e-8, None))
-    ax.legend(fontsize=8)
+            ax.axvline(value, color=colors[name], lw=0.6, ls=":", ymax=0.08)
+    ax.plot([], [], color="0.3", lw=0.6, ls=":", label=text["ticks"])
+    ax.set(xlabel=text["x"], ylabel=text["y"], ylim=(1e-8, None))
+    trained = results.get("trained")
+    if trained is not None:
+        top = trained["largest"][-1]
+        ax.annotate(
+            text["largest"].format(value=top),
+            (top, 3e-4),
+            xytext=(top, 3e-3),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color=colors["trained"],
+            arrowprops={"arrowstyle": "->", "color": colors["trained"], "lw": 0.7},
+        )
+        ax.text(
+            (1 + top) / 2,
+            2e-3,
+            text["outliers"],
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color=colors["trained"],
+        )
+    lows = [text["runs"][name] + f" ${r['smallest'][0]:.3f}$" for name, r in results.items()]
+    ax.text(
+        0.6,
+        2e-1,
+        text["bulk"] + "\n" + text["negative"].format(values=text["and"].join(lows)),
+        ha="left",
+        va="center",
+        fontsize=8,
+    )
+    ax.legend(fontsize=8, loc="upper right")
     return fig
 
 
@@ -112,15 +175,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             f"  {name}: largest eigenvalue {span(top, 3)}, largest / |most negative| {span(ratio, 3)},"
             f" trace {span(trace, 3)}, 2 / largest eigenvalue {span([2 / t for t in top], 2)}"
         )
-    path = save_figure(figure(per_seed[seeds[0]]), args.out / "hessian_spectrum.svg")
-    print(f"wrote {path}")
+    paths = save_figures(lambda language: figure(per_seed[seeds[0]], language), args.out, "hessian_spectrum")
+    for path in paths:
+        print(f"wrote {path}")
     summary = {
         seed: {
             name: {key: v for key, v in r.items() if key not in ("grid", "density")} for name, r in rs.items()
         }
         for seed, rs in per_seed.items()
     }
-    return {"summary": summary, "parameters": n, "figures": [path]}
+    return {"summary": summary, "parameters": n, "figures": paths}
 
 
 if __name__ == "__main__":

@@ -17,8 +17,10 @@ The **minimum ratio** is the share of positive eigenvalues; a point with no nega
 passes the second-order test for a minimum, up to its zero eigenvalues, about which the test says
 nothing.
 
-- minimum_ratio.svg: left, training loss against minimum ratio, one point per network; right, how
-  many of the 61 eigenvalues were positive, zero and negative at each point.
+- minimum_ratio.zh.svg, minimum_ratio.en.svg: left, training loss against minimum ratio, one point
+  per network, with the range of the ratios marked; right, how many of the 61 eigenvalues were
+  positive, zero and negative at each point, with the range of the zero and negative counts; in
+  Chinese and in English.
 """
 
 from __future__ import annotations
@@ -33,9 +35,43 @@ from tqdm import tqdm
 
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.derivatives import ModuleLoss, gradient, hessian
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import new_figure, save_figures
 
 WIDTH, POINTS, ZERO_TOL, CRITICAL = 6, 100, 1e-4, 1e-4
+LECTURE_RATIOS = (0.5, 0.6)  # the largest minimum ratios of the lecture's figure, about
+
+TEXT = {
+    "zh": {
+        "minimum": "无负特征值",
+        "saddle": "有负特征值",
+        "ratio": "最小值比例（正特征值所占比例）",
+        "loss": "训练损失 $L$",
+        "lecture": "课程中的实验：\n最高约 0.5–0.6",
+        "range": "灰色带：最小值比例\n在 {low:.2f} 到 {high:.2f} 之间",
+        "networks": "网络（按最小值比例排序）",
+        "count": "特征值个数（共 {n} 个）",
+        "positive": "正特征值",
+        "zero": r"零特征值（$|\lambda| \leq 10^{-4}$）",
+        "negative": "负特征值",
+        "counts": "每个点：零特征值 {z0}–{z1} 个，负特征值 {n0}–{n1} 个",
+        "title": "{points} 个网络到达 $\\|\\mathbf{{g}}\\| < 10^{{-4}}$",
+    },
+    "en": {
+        "minimum": "no negative eigenvalue",
+        "saddle": "negative eigenvalues",
+        "ratio": "minimum ratio (share of positive eigenvalues)",
+        "loss": "training loss $L$",
+        "lecture": "the lecture's experiment:\nup to about 0.5–0.6",
+        "range": "grey band: minimum ratio\nfrom {low:.2f} to {high:.2f}",
+        "networks": "networks, sorted by minimum ratio",
+        "count": "number of eigenvalues (of {n})",
+        "positive": "positive",
+        "zero": r"zero ($|\lambda| \leq 10^{-4}$)",
+        "negative": "negative",
+        "counts": "per point: {z0}–{z1} zero eigenvalues, {n0}–{n1} negative",
+        "title": "{points} networks reached $\\|\\mathbf{{g}}\\| < 10^{{-4}}$",
+    },
+}
 
 
 def task(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,32 +151,66 @@ def analyze(net: nn.Module, x, y) -> dict[str, float]:
     }
 
 
-def figure(points: list[dict[str, float]], n: int):
-    fig, (left, right) = new_figure(2, width=4.3, height=3.6)
+def figure(points: list[dict[str, float]], n: int, language: str):
+    text = TEXT[language]
+    fig, (left, right) = new_figure(2, width=4.5, height=3.8)
     ratio = np.array([p["minimum_ratio"] for p in points])
     loss = np.array([p["loss"] for p in points])
     minimum = np.array([p["negative"] == 0 for p in points], dtype=bool)
-    left.plot(
-        ratio[minimum], loss[minimum], "o", color="tab:blue", ms=4, alpha=0.7, label="no negative eigenvalue"
+    left.plot(ratio[minimum], loss[minimum], "o", color="tab:blue", ms=4, alpha=0.7, label=text["minimum"])
+    left.plot(ratio[~minimum], loss[~minimum], "x", color="tab:red", ms=5, label=text["saddle"])
+    if len(points):
+        left.axvspan(ratio.min(), ratio.max(), color="0.85", alpha=0.6, lw=0, zorder=0)
+        left.text(
+            ratio.max() + 0.03,
+            0.5,
+            text["range"].format(low=ratio.min(), high=ratio.max()),
+            transform=left.get_xaxis_transform(),
+            ha="left",
+            va="center",
+            fontsize=7.5,
+        )
+    left.axvspan(*LECTURE_RATIOS, ymax=0.035, color="tab:orange", lw=0)
+    left.text(
+        sum(LECTURE_RATIOS) / 2,
+        0.05,
+        text["lecture"],
+        transform=left.get_xaxis_transform(),
+        ha="center",
+        va="bottom",
+        fontsize=7.5,
+        color="tab:orange",
     )
-    left.plot(ratio[~minimum], loss[~minimum], "x", color="tab:red", ms=5, label="negative eigenvalues")
-    left.set(xlabel="minimum ratio", ylabel=r"$L_{\mathrm{train}}$", xlim=(0, 1))
-    left.legend(fontsize=8)
-    order = np.argsort(ratio)
+    left.set(xlabel=text["ratio"], ylabel=text["loss"], xlim=(0, 1))
+    left.legend(fontsize=8, loc="upper right")
+    left.set_title(text["title"].format(points=len(points)), fontsize=9)
+    order = np.argsort(ratio, kind="stable")
     index = np.arange(len(points))
-    counts = {key: np.array([points[i][key] for i in order]) for key in ("positive", "zero", "negative")}
-    right.bar(index, counts["positive"], color="tab:blue", width=1.0, label="positive")
-    right.bar(index, counts["zero"], bottom=counts["positive"], color="0.75", width=1.0, label="zero")
+    counts = {
+        key: np.array([points[i][key] for i in order], dtype=int) for key in ("positive", "zero", "negative")
+    }
+    right.bar(index, counts["positive"], color="tab:blue", width=1.0, label=text["positive"])
+    right.bar(index, counts["zero"], bottom=counts["positive"], color="0.75", width=1.0, label=text["zero"])
     right.bar(
         index,
         counts["negative"],
         bottom=counts["positive"] + counts["zero"],
         color="tab:red",
         width=1.0,
-        label="negative",
+        label=text["negative"],
     )
-    right.set(xlabel="networks, by minimum ratio", ylabel="eigenvalues", ylim=(0, n), xticks=[])
-    right.legend(fontsize=8, loc="lower right")
+    right.set(xlabel=text["networks"], ylabel=text["count"].format(n=n), ylim=(0, n), xticks=[])
+    right.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    if len(points):
+        right.set_title(
+            text["counts"].format(
+                z0=counts["zero"].min(),
+                z1=counts["zero"].max(),
+                n0=counts["negative"].min(),
+                n1=counts["negative"].max(),
+            ),
+            fontsize=9,
+        )
     return fig
 
 
@@ -174,9 +244,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
                 f" range {min(values)}-{max(values)}"
             )
         print(f"points with no negative eigenvalue: {minima} of {len(points)}")
-    path = save_figure(figure(points, n), args.out / "minimum_ratio.svg")
-    print(f"wrote {path}")
-    return {"points": points, "stalled": stalled, "minima": minima, "parameters": n, "figures": [path]}
+    paths = save_figures(lambda language: figure(points, n, language), args.out, "minimum_ratio")
+    for path in paths:
+        print(f"wrote {path}")
+    return {"points": points, "stalled": stalled, "minima": minima, "parameters": n, "figures": paths}
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ mini-batches of 16 (noisy gradients) and with the whole training set in every up
 gradient descent). Each run stops at the first epoch with training accuracy >= TARGET, so the two
 solutions fit the training data equally well. Then:
 
-- the loss along the straight line theta(a) = (1 - a) theta_small + a theta_large, a in [-0.5, 1.5],
+- the loss along the straight line theta(s) = (1 - s) theta_small + s theta_large, s in [-0.5, 1.5],
   on the training and the test set, and the barrier on it: the highest training loss between the two
   solutions minus the higher of the two ends (zero or less: no barrier);
 - the loss along random *filter-normalized* directions around each solution (Li et al., 2018): a
@@ -21,8 +21,10 @@ seed draws new initial weights (shared by the two runs), new batch orders and ne
 the split of the data stays the one of --seed. The script prints every seed's numbers, and mean, min
 and max over the seeds of each number and of its difference between the two batch sizes.
 
-- sharp_flat.svg: the interpolation (left) and the mean filter-normalized profile of each solution
-  (right), mean over the seeds, the band from the lowest to the highest seed.
+- sharp_flat.zh.svg, sharp_flat.en.svg: the interpolation (left, the two solutions at s = 0 and 1
+  marked, and whether any seed shows a barrier) and the mean filter-normalized profile of each solution
+  (right, |t| = 0.5 marked), mean over the seeds, the band from the lowest to the highest seed; in
+  Chinese and in English.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.data import load_digits
 from mlnotes.derivatives import ModuleLoss, hvp
 from mlnotes.optim import GradientDescent
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import new_figure, save_figures
 from mlnotes.training import evaluate, train
 
 TARGET = 0.995  # training accuracy at which both runs stop
@@ -47,6 +49,38 @@ SMALL, SMALL_LR, LARGE_LR = 16, 0.05, 0.5
 SEEDS = 10
 EPOCH_STRIDE = 10_000  # seed s shuffles epoch e with seed s * EPOCH_STRIDE + e: no two seeds share one
 QUANTITIES = ("epochs", "train_accuracy", "test_accuracy", "lambda_max", "rise_at_0.5")
+
+TEXT = {
+    "zh": {
+        "line": r"两个解之间的直线 $(1-s)\,\boldsymbol{\theta}_{B=16}+s\,\boldsymbol{\theta}_{B=N}$",
+        "s": "直线上的位置 $s$",
+        "loss": "损失 $L$",
+        "train": "训练集",
+        "test": "测试集",
+        "solution": "{B} 的解",
+        "no_barrier": "{seeds} 个种子都没有势垒",
+        "barrier": "最高的势垒 {barrier:.3g}",
+        "profile": "每个解周围的平均剖面",
+        "t": "沿随机方向（按滤波器归一化）的距离 $t$",
+        "mean_loss": r"平均训练损失 $\overline{L}$",
+        "around": "{B} 的解周围",
+    },
+    "en": {
+        "line": r"the line $(1-s)\,\boldsymbol{\theta}_{B=16}+s\,\boldsymbol{\theta}_{B=N}$"
+        " between the solutions",
+        "s": "position $s$ on the line",
+        "loss": "loss $L$",
+        "train": "training set",
+        "test": "test set",
+        "solution": "{B} solution",
+        "no_barrier": "no barrier in any of the {seeds} seeds",
+        "barrier": "highest barrier {barrier:.3g}",
+        "profile": "the mean profile around each solution",
+        "t": "distance $t$ along a random filter-normalized direction",
+        "mean_loss": r"mean training loss $\overline{L}$",
+        "around": "around the {B} solution",
+    },
+}
 
 
 def model(seed: int) -> nn.Module:
@@ -116,7 +150,7 @@ def top_eigenvalue(net, split, device, iterations):
     return lam
 
 
-def compare(data, seed, caps, alphas, ts, directions, iterations, device):
+def compare(data, seed, caps, positions, ts, directions, iterations, device):
     """One seed: both solutions, their numbers, the interpolation and the mean profile of each."""
     n = len(data.train)
     nets, numbers, profiles = {}, {}, {}
@@ -145,11 +179,13 @@ def compare(data, seed, caps, alphas, ts, directions, iterations, device):
     a, b = flat(small), flat(large)
     probe = copy.deepcopy(small)
     line = {
-        split: np.array([evaluate(load(probe, (1 - s) * a + s * b), part, device=device)[0] for s in alphas])
+        split: np.array(
+            [evaluate(load(probe, (1 - s) * a + s * b), part, device=device)[0] for s in positions]
+        )
         for split, part in (("train", data.train), ("test", data.test))
     }
-    between = (alphas >= 0) & (alphas <= 1)
-    ends = max(np.interp(0.0, alphas, line["train"]), np.interp(1.0, alphas, line["train"]))
+    between = (positions >= 0) & (positions <= 1)
+    ends = max(np.interp(0.0, positions, line["train"]), np.interp(1.0, positions, line["train"]))
     barrier = float(line["train"][between].max() - ends)
     return numbers, barrier, line, profiles
 
@@ -165,18 +201,70 @@ def band(ax, x, curves, color, label):
     ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=color, alpha=0.15, lw=0)
 
 
-def figure(alphas, lines, ts, profiles):
-    fig, (left, right) = new_figure(2, width=4.4, height=3.3)
-    band(left, alphas, [line["train"] for line in lines], "tab:blue", r"$\mathcal{D}_{\mathrm{train}}$")
-    band(left, alphas, [line["test"] for line in lines], "tab:orange", r"$\mathcal{D}_{\mathrm{test}}$")
-    for a in (0, 1):
-        left.axvline(a, color="0.7", lw=0.8, ls="--")
-    left.set(yscale="log", xlabel=r"$\alpha$", ylabel=r"$L((1-\alpha)\theta_{B=16}+\alpha\theta_{B=N})$")
-    left.legend()
-    for (label, curves), color in zip(profiles.items(), ("tab:green", "tab:red"), strict=True):
-        band(right, ts, curves, color, label)
-    right.set(yscale="log", xlabel="$t$", ylabel=r"$\overline{L}(\theta + t\,d)$")
-    right.legend()
+def figure(positions, lines, ts, profiles, barriers, language):
+    """Both panels in ``language``: the loss on the line between the two solutions, at positions ``s``
+    (0: the small batch, 1: the full batch), and the mean profile around each solution along ``ts``."""
+    text = TEXT[language]
+    fig, (left, right) = new_figure(2, width=4.6, height=3.7)
+    band(left, positions, [line["train"] for line in lines], "tab:blue", text["train"])
+    band(left, positions, [line["test"] for line in lines], "tab:orange", text["test"])
+    names = [f"$B={label[2:]}$" for label in profiles]
+    names[-1] = f"$B=N={list(profiles)[-1][2:]}$"
+    for s, name in zip((0, 1), names, strict=True):
+        left.axvline(s, color="0.6", lw=0.8, ls="--")
+        left.text(
+            s,
+            1.01,
+            text["solution"].format(B=name),
+            transform=left.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+        )
+    highest = max(barriers)
+    note = (
+        text["no_barrier"].format(seeds=len(barriers))
+        if highest <= 0
+        else text["barrier"].format(barrier=highest)
+    )
+    left.text(
+        0.04,
+        0.5,
+        note,
+        transform=left.transAxes,
+        ha="left",
+        va="center",
+        fontsize=7.5,
+        bbox={"fc": "white", "ec": "0.7", "pad": 2.0},
+    )
+    left.set(yscale="log", xlabel=text["s"], ylabel=text["loss"])
+    left.set_title(text["line"], fontsize=8.5, pad=16)
+    left.legend(fontsize=8, loc="center right")
+    for (_, curves), color, name in zip(profiles.items(), ("tab:green", "tab:red"), names, strict=True):
+        band(right, ts, curves, color, text["around"].format(B=name))
+    for t in (-0.5, 0.5):
+        right.axvline(t, color="0.6", lw=0.8, ls=":")
+    right.text(
+        0.5,
+        1.01,
+        "$|t| = 0.5$",
+        transform=right.get_xaxis_transform(),
+        ha="center",
+        va="bottom",
+        fontsize=7.5,
+    )
+    right.text(
+        -0.5,
+        1.01,
+        "$|t| = 0.5$",
+        transform=right.get_xaxis_transform(),
+        ha="center",
+        va="bottom",
+        fontsize=7.5,
+    )
+    right.set(yscale="log", xlabel=text["t"], ylabel=text["mean_loss"])
+    right.set_title(text["profile"], fontsize=8.5, pad=16)
+    right.legend(fontsize=8, loc="upper center")
     return fig
 
 
@@ -190,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     directions = 2 if args.quick else 10
     points = 5 if args.quick else 41
     iterations = 5 if args.quick else 100
-    alphas, ts = np.linspace(-0.5, 1.5, points), np.linspace(-1.0, 1.0, points)
+    positions, ts = np.linspace(-0.5, 1.5, points), np.linspace(-1.0, 1.0, points)
     print(
         f"device: {device}; {n} training / {len(data.test)} test images; target training accuracy "
         f"{TARGET}; seeds {seeds[0]}..{seeds[-1]}"
@@ -200,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     barriers, lines, profiles = [], [], {label: [] for label in labels}
     for seed in seeds:
         numbers, barrier, line, profile = compare(
-            data, seed, caps, alphas, ts, directions, iterations, device
+            data, seed, caps, positions, ts, directions, iterations, device
         )
         for label in labels:
             for q in QUANTITIES:
@@ -225,15 +313,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             print(f"{label:>7} {q:>14}: mean {s['mean']:.4f}, min {s['min']:.4f}, max {s['max']:.4f}")
     for q, s in difference.items():
         print(f"B={n} - B={SMALL} {q:>16}: mean {s['mean']:+.4f}, min {s['min']:+.4f}, max {s['max']:+.4f}")
-    path = save_figure(figure(alphas, lines, ts, profiles), args.out / "sharp_flat.svg")
-    print(f"wrote {path}")
+    paths = save_figures(
+        lambda language: figure(positions, lines, ts, profiles, barriers, language), args.out, "sharp_flat"
+    )
+    for path in paths:
+        print(f"wrote {path}")
     return {
         "seeds": seeds,
         "per_seed": per_seed,
         "summary": summary,
         "difference": difference,
         "barrier": barriers,
-        "figures": [path],
+        "figures": paths,
     }
 
 

@@ -17,8 +17,10 @@ the exit: loss and gradient norm 10 updates before and 10 after the last bouncin
 range of each over the seeds. The first seed's loss and gradient norm at a few updates illustrate
 one run.
 
-- stalled_training.svg: loss and gradient norm, the cosine between successive gradients, and the
-  loss at the iterates against the loss halfway between successive iterates, for one seed.
+- stalled_training.zh.svg, stalled_training.en.svg: loss and gradient norm, the cosine between
+  successive gradients, and the loss at the iterates against the loss halfway between successive
+  iterates, for one seed, with the bouncing phase shaded and its last update t_last marked; in
+  Chinese and in English.
 """
 
 from __future__ import annotations
@@ -33,10 +35,42 @@ from torch.nn import functional as F
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.derivatives import ModuleLoss
 from mlnotes.optim import GradientDescent
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import new_figure, save_figures
 
 LR, HIDDEN, POINTS, SEEDS = 4.0, 16, 64, 5
 BOUNCE_COSINE, EXIT_WINDOW, MIDPOINT_EVERY = -0.9, 10, 10
+FLAT = (1000, 2000)  # the book compares the loss and the gradient norm at these updates
+
+TEXT = {
+    "zh": {
+        "t": "更新次数 $t$",
+        "loss": "训练损失 $L$",
+        "norm": r"梯度范数 $\|\mathbf{g}\|$",
+        "both": r"训练损失 $L$，梯度范数 $\|\mathbf{g}\|$",
+        "cosine": r"$\mathbf{g}^t$ 与 $\mathbf{g}^{t-1}$ 夹角的余弦",
+        "at": r"迭代点处 $L(\boldsymbol{\theta}^t)$",
+        "halfway": r"中点处 $L\left((\boldsymbol{\theta}^t+\boldsymbol{\theta}^{t+1})/2\right)$",
+        "phase": "弹跳阶段",
+        "last": r"最后一次弹跳 $t_{{\mathrm{{last}}}}$ = {t:,}",
+        "flat": "第 1,000–2,000 次更新：\n$\\|\\mathbf{{g}}\\|$ 一直约为 {norm:.2f}",
+        "minus_one": "余弦 $\\approx -1$：\n每次梯度都与上一次反向",
+        "ratio": "弹跳时中点处的损失\n低 {ratio:.1f} 倍（中位数）",
+    },
+    "en": {
+        "t": "update $t$",
+        "loss": "training loss $L$",
+        "norm": r"gradient norm $\|\mathbf{g}\|$",
+        "both": r"training loss $L$, gradient norm $\|\mathbf{g}\|$",
+        "cosine": r"cosine between $\mathbf{g}^t$ and $\mathbf{g}^{t-1}$",
+        "at": r"at the iterate $L(\boldsymbol{\theta}^t)$",
+        "halfway": r"halfway $L\left((\boldsymbol{\theta}^t+\boldsymbol{\theta}^{t+1})/2\right)$",
+        "phase": "bouncing",
+        "last": r"last bounce $t_{{\mathrm{{last}}}}$ = {t:,}",
+        "flat": "updates 1,000–2,000:\n$\\|\\mathbf{{g}}\\|$ stays near {norm:.2f}",
+        "minus_one": "cosine $\\approx -1$:\neach gradient points\nagainst the previous one",
+        "ratio": "while bouncing, the loss halfway\nis {ratio:.1f} times lower (median)",
+    },
+}
 
 
 def problem(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,26 +151,55 @@ def bouncing(record: dict[str, np.ndarray]) -> dict[str, float]:
     return s
 
 
-def figure(record: dict[str, np.ndarray]):
-    fig, (left, middle, right) = new_figure(3, width=3.5, height=3.1)
+def figure(record: dict[str, np.ndarray], language: str):
+    text = TEXT[language]
+    phase = bouncing(record)
+    fig, (left, middle, right) = new_figure(3, width=3.6, height=3.4)
     t = np.arange(len(record["loss"]))
-    left.semilogy(t, record["loss"], color="tab:blue", lw=0.8, label="$L$")
-    left.semilogy(t, record["grad_norm"], color="tab:red", lw=0.8, label=r"$\|\mathbf{g}\|$")
-    left.set(xlabel="$t$")
-    left.legend(fontsize=8)
+    left.semilogy(t, record["loss"], color="tab:blue", lw=0.8, label=text["loss"])
+    left.semilogy(t, record["grad_norm"], color="tab:red", lw=0.8, label=text["norm"])
+    left.set(xlabel=text["t"], ylabel=text["both"])
+    if len(t) > FLAT[1]:
+        left.plot(FLAT, record["grad_norm"][list(FLAT)], "o", color="tab:red", ms=3.5)
+        left.text(
+            1400,
+            0.45,
+            text["flat"].format(norm=np.median(record["grad_norm"][FLAT[0] : FLAT[1] + 1])),
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+        )
     middle.plot(t, record["cosine"], color="tab:purple", lw=0.8)
-    middle.set(xlabel="$t$", ylabel=r"$\cos(\mathbf{g}^t, \mathbf{g}^{t-1})$", ylim=(-1.1, 1.1))
+    middle.set(xlabel=text["t"], ylabel=text["cosine"], ylim=(-1.1, 1.1))
     steps, at, halfway = record["midpoint"].T
-    right.semilogy(steps, at, color="tab:blue", lw=0.8, label=r"$L(\theta^t)$")
-    right.semilogy(
-        steps,
-        halfway,
-        color="tab:green",
-        lw=0.8,
-        label=r"$L\left((\theta^t+\theta^{t+1})/2\right)$",
-    )
-    right.set(xlabel="$t$")
-    right.legend(fontsize=8)
+    right.semilogy(steps, at, color="tab:blue", lw=0.8, label=text["at"])
+    right.semilogy(steps, halfway, color="tab:green", lw=0.8, label=text["halfway"])
+    right.set(xlabel=text["t"], ylabel=text["loss"])
+    if phase["updates"]:
+        for ax in (left, middle, right):
+            ax.axvspan(phase["first"], phase["last"], color="0.88", lw=0, zorder=0, label=text["phase"])
+            ax.axvline(phase["last"], color="0.35", lw=0.8, ls="--")
+        middle.text(
+            phase["last"],
+            1.02,
+            text["last"].format(t=phase["last"]),
+            transform=middle.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+        )
+        middle.text(
+            (phase["first"] + phase["last"]) / 2 + 100,
+            -0.6,
+            text["minus_one"],
+            ha="center",
+            va="center",
+            fontsize=7.5,
+        )
+        if "halfway_ratio" in phase:
+            right.set_title(text["ratio"].format(ratio=phase["halfway_ratio"]), fontsize=7.5)
+    left.legend(fontsize=7.5, loc="lower left")
+    right.legend(fontsize=7.5, loc="lower left")
     return fig
 
 
@@ -202,9 +265,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             f"seed {args.seed}, updates {t}, {t + 1}: loss {loss[t]:.3g}, {loss[t + 1]:.3g};"
             f" gradient norm {drawn['grad_norm'][t]:.2g}"
         )
-    path = save_figure(figure(drawn), args.out / "stalled_training.svg")
-    print(f"wrote {path}")
-    return {"summary": summary, "midpoint": drawn["midpoint"], "figures": [path]}
+    paths = save_figures(lambda language: figure(drawn, language), args.out, "stalled_training")
+    for path in paths:
+        print(f"wrote {path}")
+    return {"summary": summary, "midpoint": drawn["midpoint"], "figures": paths}
 
 
 if __name__ == "__main__":

@@ -397,17 +397,17 @@ class Momentum(LectureOptimizer):
 
     $$
     \mathbf{m}^{0} = \mathbf{0}, \qquad
-    \mathbf{m}^{t+1} = \lambda\,\mathbf{m}^{t} - \eta^t\,\mathbf{g}^{t}, \qquad
+    \mathbf{m}^{t+1} = \beta\,\mathbf{m}^{t} - \eta^t\,\mathbf{g}^{t}, \qquad
     \boldsymbol\theta^{t+1} = \boldsymbol\theta^{t} + \mathbf{m}^{t+1}
     $$
 
-    Unrolled, $\mathbf{m}^{t+1} = -\sum_{k=0}^{t} \lambda^{t-k}\,\eta^k\,\mathbf{g}^k$: the step is a
+    Unrolled, $\mathbf{m}^{t+1} = -\sum_{k=0}^{t} \beta^{t-k}\,\eta^k\,\mathbf{g}^k$: the step is a
     weighted sum of all past gradients, the recent ones weighing most.
 
     **How it maps to** ``torch.optim.SGD(params, lr, momentum)``. PyTorch keeps a buffer of raw
-    gradients, $\mathbf{v}^{t+1} = \mu\,\mathbf{v}^{t} + \mathbf{g}^{t}$ (the first step sets
+    gradients, $\mathbf{v}^{t+1} = \beta\,\mathbf{v}^{t} + \mathbf{g}^{t}$ (the first step sets
     $\mathbf{v}^1 = \mathbf{g}^0$), and steps $\boldsymbol\theta^{t+1} = \boldsymbol\theta^t -
-    \text{lr}\cdot\mathbf{v}^{t+1}$. With $\mu = \lambda$ and a *constant* $\text{lr} = \eta$ the two
+    \text{lr}\cdot\mathbf{v}^{t+1}$. With the same $\beta$ and a *constant* $\text{lr} = \eta$ the two
     are the same method, $\mathbf{m}^t = -\eta\,\mathbf{v}^t$, and give the same trajectory. With a
     learning rate that changes they differ: here each gradient keeps the learning rate of the step
     it was taken at, while PyTorch multiplies the whole buffer by the current rate. (``dampening``
@@ -416,7 +416,8 @@ class Momentum(LectureOptimizer):
     Args:
         params: parameters or parameter groups.
         lr: $\eta$, a finite number >= 0 or a schedule ``t -> lr``.
-        momentum: $\lambda$, in $[0, 1)$. PyTorch accepts any value >= 0; at $\lambda \ge 1$ the
+        momentum: the momentum coefficient $\beta$ (the lecture's $\lambda$), in $[0, 1)$.
+            PyTorch accepts any value >= 0; at $\beta \ge 1$ the
             weights of old gradients stop shrinking and the sum no longer forgets.
 
     Examples:
@@ -486,20 +487,20 @@ class RMSProp(LectureOptimizer):
 
     $$
     \sigma^0 = \left|\mathbf{g}^0\right|, \qquad
-    \sigma^t = \sqrt{\alpha\left(\sigma^{t-1}\right)^2 + (1-\alpha)\left(\mathbf{g}^t\right)^2}, \qquad
+    \sigma^t = \sqrt{\rho\left(\sigma^{t-1}\right)^2 + (1-\rho)\left(\mathbf{g}^t\right)^2}, \qquad
     \boldsymbol\theta^{t+1} = \boldsymbol\theta^t - \frac{\eta^t}{\sigma^t + \epsilon}\,\mathbf{g}^t
     $$
 
     **Difference from** ``torch.optim.RMSprop``, whose running average starts at zero:
-    $v^t = \alpha v^{t-1} + (1-\alpha)(\mathbf{g}^t)^2$ with $v^{-1} = 0$. PyTorch's first step is
-    therefore $1/\sqrt{1-\alpha}$ times larger (10 times at its default $\alpha = 0.99$), and the
-    two stay apart while $\alpha^t$ is not negligible. PyTorch's form is what [`Adam`][] computes
+    $v^t = \rho v^{t-1} + (1-\rho)(\mathbf{g}^t)^2$ with $v^{-1} = 0$. PyTorch's first step is
+    therefore $1/\sqrt{1-\rho}$ times larger (10 times at its default $\rho = 0.99$), and the
+    two stay apart while $\rho^t$ is not negligible. PyTorch's form is what [`Adam`][] computes
     with $\beta_1 = 0$ and no bias correction.
 
     Args:
         params: parameters or parameter groups.
         lr: $\eta$, a finite number >= 0 or a schedule ``t -> lr``.
-        alpha: $\alpha \in [0, 1)$, the weight of the past.
+        alpha: the decay rate $\rho \in [0, 1)$ (the lecture's $\alpha$), the weight of the past.
         eps: $\epsilon > 0$, added to $\sigma^t$ (PyTorch also allows 0).
     """
 
@@ -537,7 +538,7 @@ class Adam(LectureOptimizer):
 
     This is the summary formula of the chapter, $\boldsymbol\theta \leftarrow \boldsymbol\theta -
     (\eta^t/\sigma^t)\,\mathbf{m}^t$, with $\sigma^t = \sqrt{\hat{\mathbf{v}}^t} + \epsilon$. Note the
-    lecture's momentum ($\mathbf{m} \leftarrow \lambda\mathbf{m} - \eta\mathbf{g}$) sums gradients,
+    lecture's momentum ($\mathbf{m} \leftarrow \beta\mathbf{m} - \eta\mathbf{g}$) sums gradients,
     while Adam *averages* them with weight $1-\beta_1$.
 
     **Same as** ``torch.optim.Adam`` (``amsgrad=False``, ``weight_decay=0``): $\epsilon$ is added

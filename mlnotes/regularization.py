@@ -1,20 +1,20 @@
 r"""Regularization from scratch: L1 and L2 penalties, dropout, early stopping.
 
 **Penalties.** The lecture adds to the loss $L(\boldsymbol\theta)$ a penalty on the size of the
-weights, $L + \lambda\sum_i |w_i|$ (L1) or $L + \lambda\sum_i w_i^2$ (L2). [`l1_penalty`][] and
+weights, $L + \alpha\sum_i |w_i|$ (L1) or $L + \alpha\sum_i w_i^2$ (L2). [`l1_penalty`][] and
 [`l2_penalty`][] compute the penalty terms; add them to the loss before ``backward()``.
 
-**L2 and weight decay.** The gradient of $\lambda\sum_i w_i^2$ is $2\lambda\mathbf{w}$, so a
+**L2 and weight decay.** The gradient of $\alpha\sum_i w_i^2$ is $2\alpha\mathbf{w}$, so a
 gradient-descent step on the penalized loss is
 
 $$
-\mathbf{w} \leftarrow \mathbf{w} - \eta\left(\mathbf{g} + 2\lambda\mathbf{w}\right)
-= (1 - 2\eta\lambda)\,\mathbf{w} - \eta\,\mathbf{g},
+\mathbf{w} \leftarrow \mathbf{w} - \eta\left(\mathbf{g} + 2\alpha\mathbf{w}\right)
+= (1 - 2\eta\alpha)\,\mathbf{w} - \eta\,\mathbf{g},
 $$
 
 every step shrinks the weights by a constant factor before the usual update: **weight decay**.
 ``torch.optim.SGD(weight_decay=d)`` adds $d\,\mathbf{w}$ to the gradient, so it is the L2 penalty
-with $\lambda = d/2$ (the lecture's $\lambda$ has no factor $\frac12$). For adaptive optimizers the
+with $\alpha = d/2$ (the penalty has no factor $\frac12$, as in the lecture, which writes the strength as $\lambda$; the book keeps $\lambda$ for Hessian eigenvalues). For adaptive optimizers the
 two are *not* the same: Adam divides the penalty's gradient by $\sigma$ like any other gradient, so
 weights with large gradients are barely decayed. ``torch.optim.AdamW`` decays the weights
 directly instead (decoupled weight decay, Loshchilov and Hutter, 2019), while
@@ -82,11 +82,11 @@ def _finite_penalty(what: str, penalty: Tensor, tensors: list[Tensor], lam: floa
 
 
 def l1_penalty(params: Iterable[Tensor] | Tensor, lam: float) -> Tensor:
-    r"""$\lambda\sum_i |w_i|$ over every entry of ``params``.
+    r"""$\alpha\sum_i |w_i|$ over every entry of ``params``.
 
     Args:
         params: a tensor or an iterable of tensors, e.g. the weights of a model.
-        lam: $\lambda \ge 0$.
+        lam: the penalty strength $\alpha \ge 0$ (named after the lecture's $\lambda$).
 
     Examples:
         >>> l1_penalty([torch.tensor([1.0, -2.0]), torch.tensor([0.5])], lam=0.1)
@@ -98,9 +98,9 @@ def l1_penalty(params: Iterable[Tensor] | Tensor, lam: float) -> Tensor:
 
 
 def l2_penalty(params: Iterable[Tensor] | Tensor, lam: float) -> Tensor:
-    r"""$\lambda\sum_i w_i^2$ over every entry of ``params`` (no factor $\frac12$, as in the lecture).
+    r"""$\alpha\sum_i w_i^2$ over every entry of ``params`` (no factor $\frac12$, as in the lecture).
 
-    Its gradient is $2\lambda\mathbf{w}$: the same as ``weight_decay=2 * lam`` in ``torch.optim.SGD``.
+    Its gradient is $2\alpha\mathbf{w}$: the same as ``weight_decay=2 * lam`` in ``torch.optim.SGD``.
 
     Examples:
         >>> l2_penalty(torch.tensor([1.0, -2.0]), lam=0.1)
