@@ -10,22 +10,25 @@ and the batch order; the split of the data is the one of --seed. The question of
 the same number of passes over the data, does the small batch, with its noisier gradients, optimize
 better?
 
-- batch_size_accuracy.svg: final training and test accuracy (mean and range over the evaluation
-  seeds) against batch size.
+- batch_size_accuracy.zh.svg, batch_size_accuracy.en.svg: final training and test accuracy (mean and
+  range over the evaluation seeds) against batch size, each batch size's chosen learning rate, and
+  the number of updates of the smallest batch and of the full batch, in Chinese and in English.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
+from matplotlib.ticker import PercentFormatter
 from torch import nn
 
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.data import load_digits
 from mlnotes.optim import GradientDescent
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import new_figure, save_figures
 from mlnotes.training import TrainingDiverged, evaluate, train
 
 LEARNING_RATES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
@@ -56,11 +59,41 @@ def run(data, batch_size, lr, epochs, seed, device):
     return tuple(evaluate(net, split, device=device)[1] for split in (data.train, data.val, data.test))
 
 
-def figure(sizes, train_acc, test_acc):
-    fig, ax = new_figure(width=5.0, height=3.4)
+TEXT = {
+    "zh": {
+        "title": "训练 {epochs} 个回合后",
+        "b": "批量大小 $B$",
+        "acc": "准确率",
+        "train": "训练集",
+        "test": "测试集",
+        "seeds": "{seeds} 个种子的均值与范围",
+        "below": "点下：选出的学习率 $\\eta$，以及这些回合里的更新次数",
+        "point": "$\\eta={rate:g}$\n{updates:,} 次更新",
+        "full": "全批量\n$B={b}$",
+    },
+    "en": {
+        "title": "after {epochs} epochs",
+        "b": "batch size $B$",
+        "acc": "accuracy",
+        "train": "training set",
+        "test": "test set",
+        "seeds": "mean and range over {seeds} seeds",
+        "below": "below the points: the chosen learning rate $\\eta$ and the number of updates",
+        "point": "$\\eta={rate:g}$\n{updates:,} updates",
+        "full": "full batch\n$B={b}$",
+    },
+}
+
+
+def figure(sizes, train_acc, test_acc, rates, updates, epochs, language):
+    """Training and test accuracy (mean and range over the seeds, one column each) against the batch
+    size, in ``language``; under each point the rate chosen for that batch size and the updates it
+    makes in ``epochs`` epochs; the last size is the full batch."""
+    text = TEXT[language]
+    fig, ax = new_figure(width=5.6, height=3.9)
     for acc, color, marker, label in (
-        (train_acc, "tab:blue", "o", r"$\mathcal{D}_{\mathrm{train}}$"),
-        (test_acc, "tab:orange", "s", r"$\mathcal{D}_{\mathrm{test}}$"),
+        (train_acc, "tab:blue", "o", text["train"]),
+        (test_acc, "tab:orange", "s", text["test"]),
     ):
         mean = acc.mean(axis=1)
         ax.errorbar(
@@ -72,8 +105,45 @@ def figure(sizes, train_acc, test_acc):
             capsize=3,
             label=label,
         )
-    ax.set(xscale="log", xlabel="$B$", ylabel=r"$\mathrm{acc}$")
-    ax.legend()
+    lowest = np.minimum(train_acc.min(axis=1), test_acc.min(axis=1))
+    for size, low, rate, count in zip(sizes, lowest, rates, updates, strict=True):
+        ax.annotate(
+            text["point"].format(rate=rate, updates=count),
+            (size, low),
+            xytext=(0, -7),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=7,
+            color="0.3",
+            linespacing=1.1,
+        )
+    ax.annotate(
+        text["full"].format(b=sizes[-1]),
+        (sizes[-1], test_acc[-1].mean()),
+        xytext=(-14, 0),
+        textcoords="offset points",
+        ha="right",
+        va="center",
+        fontsize=7.5,
+    )
+    ax.set(
+        xscale="log",
+        xlabel=text["b"],
+        ylabel=text["acc"],
+        xlim=(sizes[0] / 2, sizes[-1] * 2.2),
+        ylim=(lowest.min() - 0.075, 1.015),
+    )
+    ax.set_title(
+        text["title"].format(epochs=epochs) + "\n" + text["below"].format(epochs=epochs), fontsize=8.5
+    )
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.legend(
+        title=text["seeds"].format(seeds=train_acc.shape[1]),
+        title_fontsize=7.5,
+        fontsize=7.5,
+        loc="lower left",
+    )
     return fig
 
 
@@ -111,8 +181,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             f"({test_acc[i].min():.4f}-{test_acc[i].max():.4f}) over {len(seeds)} seeds; "
             f"per seed train/test {each}"
         )
-    path = save_figure(figure(sizes, train_acc, test_acc), args.out / "batch_size_accuracy.svg")
-    print(f"wrote {path}")
+    updates = [epochs * math.ceil(n / size) for size in sizes]
+    paths = save_figures(
+        lambda language: figure(
+            sizes, train_acc, test_acc, [chosen[s] for s in sizes], updates, epochs, language
+        ),
+        args.out,
+        "batch_size_accuracy",
+    )
+    for path in paths:
+        print(f"wrote {path}")
     return {
         "sizes": sizes,
         "seeds": seeds,
@@ -121,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         "selection": scores,
         "train": train_acc.tolist(),
         "test": test_acc.tolist(),
-        "figures": [path],
+        "figures": paths,
     }
 
 

@@ -8,7 +8,10 @@ queueing. Expected shape: the time of one update stays nearly flat while the har
 parallel units, then grows; the time of an epoch falls with the batch size, because an epoch needs
 fewer updates.
 
-- batch_size_timing_<device>.svg: seconds per update and per epoch against batch size (log-log).
+- batch_size_timing_<device>.zh.svg, batch_size_timing_<device>.en.svg: milliseconds per update and
+  seconds per epoch against batch size (log-log), with how much longer an update of 16 examples takes
+  than one of a single example, a guide line proportional to B, and how much faster the full batch
+  finishes an epoch than B = 1, in Chinese and in English.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 import torch
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from torch import nn
 
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.data import load_digits
 from mlnotes.optim import GradientDescent
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import new_figure, save_figures
 from mlnotes.training import train
 
 MIN_UPDATES = 60
@@ -52,15 +57,89 @@ def time_batch_size(data, batch_size: int, device: torch.device, seed: int, min_
     }
 
 
-def figure(rows: list[dict], device: torch.device):
-    fig, (left, right) = new_figure(2, width=4.4, height=3.3)
+TEXT = {
+    "zh": {
+        "device": {"cpu": "在 CPU 上测得", "cuda": "在 GPU 上测得"},
+        "b": "批量大小 $B$",
+        "update": "每次更新的时间 $t_{\\mathrm{update}}$（毫秒）",
+        "epoch": "每个回合的时间 $t_{\\mathrm{epoch}}$（秒）",
+        "one_update": "一次更新",
+        "one_epoch": "一个回合",
+        "flat": "$B = 1 \\to {b}$：计算量 $\\times {b}$，\n时间只 $\\times {ratio:.1f}$",
+        "guide": "参考线：与 $B$ 成正比",
+        "faster": "全批量跑完一个回合的时间\n只有 $B = 1$ 的 1/{ratio:.0f}",
+    },
+    "en": {
+        "device": {"cpu": "measured on a CPU", "cuda": "measured on a GPU"},
+        "b": "batch size $B$",
+        "update": "time per update $t_{\\mathrm{update}}$ (ms)",
+        "epoch": "time per epoch $t_{\\mathrm{epoch}}$ (s)",
+        "one_update": "one update",
+        "one_epoch": "one epoch",
+        "flat": "$B = 1 \\to {b}$: $\\times {b}$ the work,\nonly $\\times {ratio:.1f}$ the time",
+        "guide": "guide: proportional to $B$",
+        "faster": "the full batch finishes an epoch\nin 1/{ratio:.0f} of the time of $B = 1$",
+    },
+}
+FLAT_UNTIL = 16  # the batch size the left panel compares with B = 1
+
+
+def figure(rows: list[dict], device: torch.device, language: str):
+    """Milliseconds per update and seconds per epoch against the batch size, in ``language``."""
+    text = TEXT[language]
+    fig, (left, right) = new_figure(2, width=4.4, height=3.5)
     sizes = [r["batch_size"] for r in rows]
-    left.loglog(sizes, [r["seconds_per_update"] * 1e3 for r in rows], "o-", color="tab:blue")
-    right.loglog(sizes, [r["seconds_per_epoch"] for r in rows], "o-", color="tab:orange")
-    left.set(xlabel="$B$", ylabel=r"$t_{\mathrm{update}}$ (ms)")
-    right.set(xlabel="$B$", ylabel=r"$t_{\mathrm{epoch}}$ (s)")
+    update = [r["seconds_per_update"] * 1e3 for r in rows]
+    epoch = [r["seconds_per_epoch"] for r in rows]
+    left.loglog(sizes, update, "o-", color="tab:blue")
+    right.loglog(sizes, epoch, "o-", color="tab:orange")
+    # a line of slope 1 through the last point, down to the fastest update: where the measurement
+    # follows it, the time of an update grows in proportion to B
+    bottom = min(update) / 4
+    low = max(sizes[0], sizes[-1] * 2 * bottom / update[-1])
+    guide = np.geomspace(low, sizes[-1], 20)
+    left.loglog(guide, update[-1] * guide / sizes[-1], ":", color="0.4", lw=1)
+    left.annotate(
+        text["guide"],
+        (guide[0], update[-1] * guide[0] / sizes[-1]),
+        xytext=(-2, -2),
+        textcoords="offset points",
+        ha="right",
+        va="top",
+        fontsize=7.5,
+        color="0.35",
+    )
+    if FLAT_UNTIL in sizes:
+        k = sizes.index(FLAT_UNTIL)
+        middle = math.sqrt(sizes[0] * sizes[k])
+        left.annotate(
+            text["flat"].format(b=FLAT_UNTIL, ratio=update[k] / update[0]),
+            (middle, max(update[: k + 1])),
+            xytext=(0, 10),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7.5,
+            color="tab:blue",
+        )
+    right.annotate(
+        text["faster"].format(ratio=epoch[0] / epoch[-1]),
+        (sizes[-1], epoch[-1]),
+        xytext=(0.97, 0.62),
+        textcoords="axes fraction",
+        ha="right",
+        va="bottom",
+        fontsize=7.5,
+        arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.7, "relpos": (0.85, 0.0)},
+    )
+    left.set(xlabel=text["b"], ylabel=text["update"], ylim=(bottom, max(update) * 2))
+    right.set(xlabel=text["b"], ylabel=text["epoch"], ylim=(min(epoch) / 2, max(epoch) * 2))
     for ax in (left, right):
-        ax.set_title(f"{device.type}", fontsize=9)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    left.set_title(text["one_update"], fontsize=9)
+    right.set_title(text["one_epoch"], fontsize=9)
+    fig.suptitle(text["device"][device.type], fontsize=10)
     return fig
 
 
@@ -83,9 +162,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         )
     base = rows[0]["seconds_per_update"]
     print(f"update time at B={rows[-1]['batch_size']} / at B=1: {rows[-1]['seconds_per_update'] / base:.1f}x")
-    path = save_figure(figure(rows, args.device), args.out / f"batch_size_timing_{args.device.type}.svg")
-    print(f"wrote {path}")
-    return {"rows": rows, "figures": [path]}
+    paths = save_figures(
+        lambda language: figure(rows, args.device, language),
+        args.out,
+        f"batch_size_timing_{args.device.type}",
+    )
+    for path in paths:
+        print(f"wrote {path}")
+    return {"rows": rows, "figures": paths}
 
 
 if __name__ == "__main__":

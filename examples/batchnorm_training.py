@@ -10,15 +10,20 @@ every seed ends above 90% validation accuracy. Before training, it reports the s
 network's hidden values at initialization: the standard deviation of each hidden layer's output
 (after the ReLU) and of the logits over the whole training set, for every seed.
 
-- batchnorm_training.svg: final validation accuracy and updates to 95% against the learning rate.
+- batchnorm_training.zh.svg, batchnorm_training.en.svg: final validation accuracy and updates to
+  95% against the learning rate, with the 10% of guessing, the plain
+  network's best rate, the budget of updates and the fastest rate with batch normalization marked,
+  in Chinese and in English.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
+from matplotlib.ticker import PercentFormatter
 from torch import nn
 from tqdm import tqdm
 
@@ -26,7 +31,7 @@ from mlnotes.batchnorm import BatchNorm
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.data import load_digits
 from mlnotes.optim import GradientDescent
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import new_figure, save_figures
 from mlnotes.training import TrainingDiverged, train
 
 WIDTH, DEPTH, BATCH, TARGET, TRAINS = 128, 4, 64, 0.95, 0.90
@@ -85,19 +90,116 @@ def run(data, normalized: bool, lr: float, seed: int, epochs: int, device) -> di
     }
 
 
-def figure(summary: dict[tuple[bool, float], dict[str, object]], rates: Sequence[float]):
-    fig, (left, right) = new_figure(2, width=4.0, height=3.2)
-    for normalized, color, label in ((False, "tab:gray", "plain"), (True, "tab:blue", "BN")):
+TEXT = {
+    "zh": {
+        "runs": {False: "不加批量归一化", True: "加批量归一化"},
+        "eta": "学习率 $\\eta$",
+        "final": "最终验证集准确率（种子平均）",
+        "updates": "验证集准确率达到 95% 所需的更新次数",
+        "guess": "瞎猜：10%",
+        "plain_best": "不加批量归一化时最好的\n学习率 $\\eta = {lr:g}$：{acc:.0%}",
+        "budget": "预算：{budget} 次更新",
+        "never": "不加批量归一化的运行\n一次也没有达到 95%",
+        "fastest": "$\\eta = {lr:g}$：{steps:.0f} 次更新\n（{epochs:.0f} 个回合）",
+    },
+    "en": {
+        "runs": {False: "plain", True: "with batch normalization"},
+        "eta": "learning rate $\\eta$",
+        "final": "final validation accuracy (mean over seeds)",
+        "updates": "updates until 95% validation accuracy",
+        "guess": "guessing: 10%",
+        "plain_best": "best rate of the plain network\n$\\eta = {lr:g}$: {acc:.0%}",
+        "budget": "budget: {budget} updates",
+        "never": "no plain run\never reaches 95%",
+        "fastest": "$\\eta = {lr:g}$: {steps:.0f} updates\n({epochs:.0f} epochs)",
+    },
+}
+
+
+def figure(
+    summary: dict[tuple[bool, float], dict[str, object]],
+    rates: Sequence[float],
+    budget: int,
+    per_epoch: int,
+    language: str,
+):
+    """Final validation accuracy and median updates to 95% against the learning rate, in ``language``;
+    ``budget`` is the number of updates of a whole run, ``per_epoch`` those of one epoch."""
+    text = TEXT[language]
+    fig, (left, right) = new_figure(2, width=4.2, height=3.5)
+    colors = {False: "tab:gray", True: "tab:blue"}
+    for normalized in (False, True):
+        color, label = colors[normalized], text["runs"][normalized]
         finals = [summary[(normalized, lr)]["mean_final"] for lr in rates]
         left.semilogx(rates, finals, "o-", color=color, label=label)
         steps = [summary[(normalized, lr)]["median_updates_to_target"] for lr in rates]
         shown = [(lr, s) for lr, s in zip(rates, steps, strict=True) if s is not None]
         if shown:
             right.loglog(*zip(*shown, strict=True), "o-", color=color, label=label)
-    left.axhline(TRAINS, color="0.5", ls=":", lw=0.8)
-    left.set(xlabel=r"$\eta$", ylabel="val acc", ylim=(0, 1.02))
-    left.legend(fontsize=8)
-    right.set(xlabel=r"$\eta$", ylabel=r"$t$ (val acc $\geq 0.95$)")
+    for level, key, va in ((0.1, "guess", "top"),):
+        left.axhline(level, color="0.5", ls=":", lw=0.8)
+        left.annotate(
+            text[key],
+            (rates[0], level),
+            xytext=(0, 1.5 if va == "bottom" else -1.5),
+            textcoords="offset points",
+            va=va,
+            fontsize=7,
+            color="0.35",
+        )
+    plain_best = max(rates, key=lambda lr: summary[(False, lr)]["mean_final"])
+    best_acc = summary[(False, plain_best)]["mean_final"]
+    left.annotate(
+        text["plain_best"].format(lr=plain_best, acc=best_acc),
+        (plain_best, best_acc),
+        xytext=(-10, -42),
+        textcoords="offset points",
+        ha="right",
+        fontsize=7,
+        color="0.25",
+        arrowprops={"arrowstyle": "-", "color": "0.5", "lw": 0.7},
+    )
+    left.set(xlabel=text["eta"], ylabel=text["final"], ylim=(0, 1.02))
+    left.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    right.axhline(budget, color="0.5", ls=":", lw=0.8)
+    right.annotate(
+        text["budget"].format(budget=budget),
+        (rates[0], budget),
+        xytext=(0, -2),
+        textcoords="offset points",
+        va="top",
+        fontsize=7,
+        color="0.35",
+    )
+    normalized = {lr: summary[(True, lr)]["median_updates_to_target"] for lr in rates}
+    reached = [lr for lr in rates if normalized[lr] is not None]
+    if reached:
+        fastest = min(reached, key=lambda lr: normalized[lr])  # a tie goes to the smaller rate
+        steps = normalized[fastest]
+        right.annotate(
+            text["fastest"].format(lr=fastest, steps=steps, epochs=steps / per_epoch),
+            (fastest, steps),
+            xytext=(0, -14),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=7,
+        )
+    if all(summary[(False, lr)]["reached"] == 0 for lr in rates):
+        right.text(
+            0.97,
+            0.97,
+            text["never"],
+            transform=right.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color="0.35",
+        )
+    right.set(
+        xlabel=text["eta"], ylabel=text["updates"], xlim=left.get_xlim(), ylim=(per_epoch / 2, budget * 1.5)
+    )
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=8)
     return fig
 
 
@@ -149,9 +251,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             f"{name} largest learning rate that trains (every seed > {TRAINS:.0%}):"
             f" {max(training, default=None)}"
         )
-    path = save_figure(figure(summary, rates), args.out / "batchnorm_training.svg")
-    print(f"wrote {path}")
-    return {"summary": summary, "hidden_scales": scales.tolist(), "figures": [path]}
+    per_epoch = math.ceil(len(data.train) / BATCH)
+    paths = save_figures(
+        lambda language: figure(summary, rates, epochs * per_epoch, per_epoch, language),
+        args.out,
+        "batchnorm_training",
+    )
+    for path in paths:
+        print(f"wrote {path}")
+    return {"summary": summary, "hidden_scales": scales.tolist(), "figures": paths}
 
 
 if __name__ == "__main__":

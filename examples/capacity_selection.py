@@ -14,9 +14,11 @@ repeats, how often each method picked each degree, the mean and median private e
 (and of the best degree in hindsight), and how far the public score of the public choice
 underestimates its private error.
 
-- capacity_selection.svg: left, the median over repeats of the training, cross-validation and
-  private test error against the degree; right, how often each degree was chosen by
-  cross-validation, by the public test set, and in hindsight by the private set.
+- capacity_selection.zh.svg, capacity_selection.en.svg: left, the median over repeats of the
+  training, cross-validation and private test error against the degree, with the noise floor 0.3^2
+  and the degree of the lowest private error marked; right, how often each degree was chosen by
+  cross-validation, by the public test set, and in hindsight by the private set, with how often
+  cross-validation chose a degree of 8 or more; in Chinese and in English.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.ticker import PercentFormatter
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import KFold, cross_val_score
@@ -32,7 +35,7 @@ from sklearn.preprocessing import PolynomialFeatures
 from tqdm import tqdm
 
 from mlnotes.cli import example_parser, parse_example_args
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import new_figure, save_figures
 
 N_TRAIN, N_PUBLIC, N_PRIVATE, NOISE, FOLDS = 40, 40, 10_000, 0.3, 5
 DEGREES = tuple(range(13))
@@ -64,22 +67,96 @@ def one_repeat(seed: int, degrees: Sequence[int]) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in rows.items()}
 
 
-def figure(degrees, median: dict[str, np.ndarray], picks: dict[str, np.ndarray]):
-    fig, (left, right) = new_figure(2, width=4.3, height=3.6)
-    left.semilogy(degrees, median["train"], "o-", color="tab:blue", ms=3, label="training")
-    left.semilogy(degrees, median["cv"], "s-", color="tab:green", ms=3, label=f"{FOLDS}-fold CV")
-    left.semilogy(degrees, median["private"], "^-", color="tab:red", ms=3, label="private test")
+HIGH_DEGREE = 8  # the right panel counts the repeats in which cross-validation chose at least this degree
+
+TEXT = {
+    "zh": {
+        "train": "训练集",
+        "cv": f"{FOLDS} 折交叉验证",
+        "private": "私有测试集",
+        "public": "公开测试集",
+        "best": "私有测试集（事后挑选）",
+        "degree": "多项式的次数",
+        "error": "平方误差（各轮的中位数）",
+        "noise": f"噪声下限 $0.3^2 = {NOISE**2:.2f}$",
+        "lowest": "私有误差最低：次数为 {d}",
+        "chosen": "选出的次数",
+        "share": "选中该次数的轮次所占比例",
+        "title_left": "误差随容量的变化",
+        "title_right": "每种选法选出的次数（{repeats} 轮）",
+        "high": "交叉验证选出次数 ≥ {d}：\n{repeats} 轮中有 {count} 轮",
+    },
+    "en": {
+        "train": "training set",
+        "cv": f"{FOLDS}-fold cross-validation",
+        "private": "private test set",
+        "public": "public test set",
+        "best": "private test set (in hindsight)",
+        "degree": "polynomial degree",
+        "error": "squared error (median over repeats)",
+        "noise": f"noise floor $0.3^2 = {NOISE**2:.2f}$",
+        "lowest": "lowest private error: degree {d}",
+        "chosen": "chosen degree",
+        "share": "share of repeats",
+        "title_left": "error against capacity",
+        "title_right": "degree chosen by each method ({repeats} repeats)",
+        "high": "cross-validation chose degree ≥ {d}:\n{count} of {repeats} repeats",
+    },
+}
+
+
+def figure(degrees, median: dict[str, np.ndarray], picks: dict[str, np.ndarray], language: str):
+    """Left: median errors against the degree; right: how often each degree was chosen; in ``language``."""
+    text = TEXT[language]
+    fig, (left, right) = new_figure(2, width=4.5, height=3.7)
+    left.semilogy(degrees, median["train"], "o-", color="tab:blue", ms=3, label=text["train"])
+    left.semilogy(degrees, median["cv"], "s-", color="tab:green", ms=3, label=text["cv"])
+    left.semilogy(degrees, median["private"], "^-", color="tab:red", ms=3, label=text["private"])
     left.axhline(NOISE**2, color="0.5", lw=0.8, ls=":")
-    left.set(xlabel="degree $d$", ylabel="median squared error", ylim=(0.03, 3))
-    left.legend(fontsize=8)
+    left.annotate(
+        text["noise"],
+        (degrees[-1], NOISE**2),
+        xytext=(0, -3),
+        textcoords="offset points",
+        ha="right",
+        va="top",
+        fontsize=7.5,
+        color="0.35",
+    )
+    k = int(np.argmin(median["private"]))
+    left.annotate(
+        text["lowest"].format(d=degrees[k]),
+        (degrees[k], median["private"][k]),
+        xytext=(8, 40),
+        textcoords="offset points",
+        fontsize=7.5,
+        color="tab:red",
+        arrowprops={"arrowstyle": "->", "color": "tab:red", "lw": 0.8},
+    )
+    left.set(xlabel=text["degree"], ylabel=text["error"], ylim=(0.03, 3))
+    left.set_title(text["title_left"], fontsize=9)
+    left.legend(fontsize=7.5, loc="upper left")
     deg = np.array(degrees)
     width = 0.8 * (deg[1] - deg[0]) / 3 if len(deg) > 1 else 0.25
     for k, (how, color) in enumerate((("cv", "tab:green"), ("public", "tab:purple"), ("best", "tab:red"))):
         counts = [(picks[how] == d).mean() for d in deg]
-        label = {"cv": f"{FOLDS}-fold CV", "public": "public test", "best": "private (hindsight)"}[how]
-        right.bar(deg + (k - 1) * width, counts, width=width, color=color, label=label)
-    right.set(xlabel="chosen degree $d$", ylabel="share of repeats")
-    right.legend(fontsize=8)
+        right.bar(deg + (k - 1) * width, counts, width=width, color=color, label=text[how])
+    repeats = len(picks["cv"])
+    high = int((picks["cv"] >= HIGH_DEGREE).sum())
+    right.text(
+        0.97,
+        0.60,
+        text["high"].format(d=HIGH_DEGREE, count=high, repeats=repeats),
+        transform=right.transAxes,
+        ha="right",
+        va="top",
+        fontsize=7.5,
+        color="tab:green",
+    )
+    right.set(xlabel=text["chosen"], ylabel=text["share"])
+    right.set_title(text["title_right"].format(repeats=repeats), fontsize=9)
+    right.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    right.legend(fontsize=7.5, loc="upper right")
     return fig
 
 
@@ -118,9 +195,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         f" {private['public'].mean():.4f} (optimistic in {(gap > 0).mean():.0%} of repeats)"
     )
     median = {k: np.median([r[k] for r in runs], axis=0) for k in ("train", "cv", "private")}
-    fig = figure(degrees, median, picks)
-    path = save_figure(fig, args.out / "capacity_selection.svg")
-    print(f"wrote {path}")
+    paths = save_figures(
+        lambda language: figure(degrees, median, picks, language), args.out, "capacity_selection"
+    )
+    for path in paths:
+        print(f"wrote {path}")
     return {
         "degrees": list(degrees),
         "mean_train": mean_train.tolist(),
@@ -129,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         "private": {k: float(v.mean()) for k, v in private.items()},
         "private_median": {k: float(np.median(v)) for k, v in private.items()},
         "public_score": float(public_score.mean()),
-        "figures": [path],
+        "figures": paths,
     }
 
 

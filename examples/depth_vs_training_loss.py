@@ -10,8 +10,9 @@ linear support-vector machine. The script prints the final training loss and the
 validation accuracy of every model: for the networks the mean over the seeds, and each seed's final
 training loss and training accuracy.
 
-- depth_vs_training_loss.svg: training loss per epoch for every depth, and the baselines' training
-  accuracy.
+- depth_vs_training_loss.zh.svg, depth_vs_training_loss.en.svg: training loss per epoch for every
+  depth (mean and range over the seeds), the loss ln 10 of a network that has learned nothing, each
+  depth's final training accuracy and the baselines' training accuracy, in Chinese and in English.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from matplotlib.ticker import FuncFormatter
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 from torch import nn
@@ -28,7 +30,7 @@ from tqdm import tqdm
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.data import load_digits
 from mlnotes.optim import GradientDescent
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import new_figure, save_figures
 from mlnotes.training import evaluate, train
 
 DEPTHS, WIDTH, LR, BATCH = (1, 2, 4, 8, 16), 64, 0.1, 64
@@ -56,15 +58,79 @@ def baselines(data) -> dict[str, dict[str, float]]:
     }
 
 
-def figure(curves: dict[int, np.ndarray]):
-    fig, ax = new_figure(1, width=5.0, height=3.6)
+TEXT = {
+    "zh": {
+        "epoch": "回合",
+        "loss": "训练损失 $L$",
+        "legend": "隐藏层数：最终训练准确率",
+        "depth": "${depth}$ 层：{accuracy:.1%}",
+        "chance": r"$\ln 10 = 2.303$：什么也没学到",
+        "stuck": r"{depths} 层停在 $\ln 10 = 2.303$：什么也没学到",
+        "and": "、",
+        "baselines": "非深度基线的训练准确率：",
+        "names": {"logistic regression": "逻辑回归", "linear SVM": "线性支持向量机"},
+        "baseline": "{name}：{accuracy:.1%}",
+    },
+    "en": {
+        "epoch": "epoch",
+        "loss": "training loss $L$",
+        "legend": "hidden layers: final training accuracy",
+        "depth": "${depth}$: {accuracy:.1%}",
+        "chance": r"$\ln 10 = 2.303$: nothing learned",
+        "stuck": r"{depths} layers stay at $\ln 10 = 2.303$: nothing learned",
+        "and": " and ",
+        "baselines": "training accuracy of non-deep baselines:",
+        "names": {"logistic regression": "logistic regression", "linear SVM": "linear SVM"},
+        "baseline": "{name}: {accuracy:.1%}",
+    },
+}
+
+
+def figure(
+    curves: dict[int, np.ndarray], summary: dict[int, dict], base: dict[str, dict[str, float]], language: str
+):
+    """Training loss per epoch for every depth (mean, and the range over the seeds), in ``language``."""
+    text = TEXT[language]
+    fig, ax = new_figure(1, width=6.4, height=3.9)
     colors = ("tab:blue", "tab:green", "tab:orange", "tab:red", "tab:purple")
     for (depth, losses), color in zip(curves.items(), colors, strict=True):
         epochs = np.arange(1, losses.shape[1] + 1)
-        ax.semilogy(epochs, losses.mean(axis=0), color=color, label=f"${depth}$")
+        label = text["depth"].format(depth=depth, accuracy=summary[depth]["train_accuracy"])
+        ax.semilogy(epochs, losses.mean(axis=0), color=color, label=label)
         ax.fill_between(epochs, losses.min(axis=0), losses.max(axis=0), color=color, alpha=0.15)
-    ax.set(xlabel="epoch", ylabel=r"$L_{\mathrm{train}}$")
-    ax.legend(title="hidden layers", fontsize=8)
+    ax.axhline(np.log(10), color="0.4", lw=0.8, ls=":")
+    stuck = [depth for depth, losses in curves.items() if losses[:, -1].min() > 0.99 * np.log(10)]
+    label = text["stuck"].format(depths=text["and"].join(f"{d}" for d in stuck)) if stuck else text["chance"]
+    ax.annotate(
+        label,
+        (1, np.log(10)),
+        xytext=(0, 3),
+        textcoords="offset points",
+        va="bottom",
+        fontsize=7.5,
+        color="0.3",
+    )
+    lines = [text["baselines"]] + [
+        text["baseline"].format(name=text["names"][name], accuracy=b["train_accuracy"])
+        for name, b in base.items()
+    ]
+    ax.text(
+        0.02,
+        0.03,
+        "\n".join(lines),
+        transform=ax.transAxes,
+        fontsize=7.5,
+        va="bottom",
+        bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.8"},
+    )
+    ax.set(xlabel=text["epoch"], ylabel=text["loss"], ylim=(0.08, 4))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(
+        FuncFormatter(lambda value, _: f"{value:g}" if value in (0.2, 0.5, 2) else "")
+    )
+    ax.legend(
+        title=text["legend"], title_fontsize=7.5, fontsize=7.5, loc="center left", bbox_to_anchor=(1.01, 0.5)
+    )
     return fig
 
 
@@ -110,9 +176,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     base = baselines(data)
     for name, b in base.items():
         print(f"{name}: training accuracy {b['train_accuracy']:.4f}, validation {b['val_accuracy']:.4f}")
-    path = save_figure(figure(curves), args.out / "depth_vs_training_loss.svg")
-    print(f"wrote {path}")
-    return {"summary": summary, "baselines": base, "figures": [path]}
+    paths = save_figures(
+        lambda language: figure(curves, summary, base, language), args.out, "depth_vs_training_loss"
+    )
+    for path in paths:
+        print(f"wrote {path}")
+    return {"summary": summary, "baselines": base, "figures": paths}
 
 
 if __name__ == "__main__":

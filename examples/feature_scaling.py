@@ -16,8 +16,10 @@ count. It also prints the count that theory guarantees for the best rate of a qu
 eta = 2 / (lambda_min + lambda_max): the loss gap then shrinks at least by the factor
 ((kappa - 1) / (kappa + 1))^2 per update, kappa = lambda_max / lambda_min.
 
-- feature_scaling.svg: the contours over (w1, w2) (b at its optimum, equal scales on both axes)
-  with the path of the best rate, raw and normalized.
+- feature_scaling.zh.svg, feature_scaling.en.svg: the contours over (w1, w2) (b at its optimum,
+  equal scales on both axes) with the path of the best rate from the start to the minimum, raw and
+  normalized, each panel with its condition number, its best rate and its number of updates, in
+  Chinese and in English.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import numpy as np
 import torch
 
 from mlnotes.cli import example_parser, parse_example_args
-from mlnotes.plotting import new_figure, save_figure
+from mlnotes.plotting import new_figure, save_figures
 
 N, SCALE, TOL = 200, 100.0, 1e-6
 TRUE_W, TRUE_B, NOISE = (2.0, 0.03), 1.0, 0.1
@@ -111,14 +113,51 @@ def predicted_steps(a: torch.Tensor, y: torch.Tensor) -> tuple[float, float, int
     return float(kappa), float(2 / (lo + hi)), steps
 
 
-def figure(cases: dict[str, dict[str, object]]):
-    fig, axes = new_figure(2, width=4.2, height=3.6)
-    for ax, case in zip(axes, cases.values(), strict=True):
+TEXT = {
+    "zh": {
+        "raw": "原始输入",
+        "normalized": "归一化输入",
+        "title": "{inputs}：条件数 $\\kappa = {kappa}$",
+        "path": "学习率 $\\eta = {rate}$：{steps} 次更新",
+        "never": "学习率 $\\eta = {rate}$：{steps:,} 次更新内未收敛",
+        "w1": "权重 $w_1$",
+        "w2": "权重 $w_2$",
+        "start": "起点",
+        "minimum": "最小值",
+    },
+    "en": {
+        "raw": "raw inputs",
+        "normalized": "normalized inputs",
+        "title": "{inputs}: condition number $\\kappa = {kappa}$",
+        "path": "learning rate $\\eta = {rate}$: {steps} updates",
+        "never": "learning rate $\\eta = {rate}$: not converged in {steps:,} updates",
+        "w1": "weight $w_1$",
+        "w2": "weight $w_2$",
+        "start": "start",
+        "minimum": "minimum",
+    },
+}
+SPAN = 3.5  # each panel shows its minimum +- SPAN in both weights
+
+
+def number(x: float, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant figures, for math: 1.12, or 1.03\\times10^{4} outside [0.01, 1000)."""
+    if 0.01 <= abs(x) < 1000:
+        return f"{x:.{digits}g}"
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    return rf"{mantissa}\times10^{{{int(exponent)}}}"
+
+
+def figure(cases: dict[str, dict[str, object]], summary: dict[str, dict[str, object]], language: str):
+    """The contours over (w1, w2) with the path of the best rate, one panel per case, in ``language``."""
+    text = TEXT[language]
+    fig, axes = new_figure(2, width=4.2, height=3.9)
+    for ax, (name, case) in zip(axes, cases.items(), strict=True):
         h, g, c, w_star = quadratic(case["a"], case["y"])
-        path = case["path"]
+        path, numbers = case["path"], summary[name]
         # the same span in both directions and equal axis scales: round contours look round
-        g1 = np.linspace(w_star[0] - 3, w_star[0] + 3, 241)
-        g2 = np.linspace(w_star[1] - 3, w_star[1] + 3, 241)
+        g1 = np.linspace(w_star[0] - SPAN, w_star[0] + SPAN, 241)
+        g2 = np.linspace(w_star[1] - SPAN, w_star[1] + SPAN, 241)
         w1, w2 = np.meshgrid(g1, g2)
         w = np.stack([w1.ravel(), w2.ravel(), np.full(w1.size, w_star[2])], axis=1)
         z = (0.5 * np.einsum("ij,jk,ik->i", w, h, w) - w @ g + c).reshape(w1.shape)
@@ -126,10 +165,24 @@ def figure(cases: dict[str, dict[str, object]]):
         levels = best + np.geomspace(1e-3, z.max() - best, 16)
         ax.contour(w1, w2, z, levels=levels, colors="0.6", linewidths=0.6)
         early, late = path[:50], path[:: max(1, len(path) // 2000)]
-        ax.plot(late[:, 0], late[:, 1], color="tab:red", lw=0.9)
+        rate = number(numbers["best_rate"], digits=2)
+        if numbers["steps"] is None:
+            label = text["never"].format(rate=rate, steps=len(path) - 1)
+        else:
+            label = text["path"].format(rate=rate, steps=f"{numbers['steps']:,}")
+        ax.plot(late[:, 0], late[:, 1], color="tab:red", lw=0.9, label=label)
         ax.plot(early[:, 0], early[:, 1], color="tab:red", lw=0.6, marker=".", ms=2)
+        ax.plot(path[0, 0], path[0, 1], "ko", ms=4)
+        ax.annotate(text["start"], path[0, :2], xytext=(5, 4), textcoords="offset points", fontsize=8)
         ax.plot(w_star[0], w_star[1], "k*", ms=8)
-        ax.set(xlabel="$w_1$", ylabel="$w_2$", aspect="equal")
+        ax.annotate(text["minimum"], w_star[:2], xytext=(6, 4), textcoords="offset points", fontsize=8)
+        ax.set(
+            xlabel=text["w1"], ylabel=text["w2"], aspect="equal", xlim=(g1[0], g1[-1]), ylim=(g2[0], g2[-1])
+        )
+        ax.set_title(
+            text["title"].format(inputs=text[name], kappa=number(numbers["condition_number"])), fontsize=9
+        )
+        ax.legend(fontsize=7.5, loc="upper left")
     return fig
 
 
@@ -165,9 +218,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             "y": y.cpu(),
             "path": path_of(a.cpu(), y.cpu(), float(RATES[best]), shown),
         }
-    path = save_figure(figure(cases), args.out / "feature_scaling.svg")
-    print(f"wrote {path}")
-    return {"summary": summary, "figures": [path]}
+    paths = save_figures(lambda language: figure(cases, summary, language), args.out, "feature_scaling")
+    for path in paths:
+        print(f"wrote {path}")
+    return {"summary": summary, "figures": paths}
 
 
 if __name__ == "__main__":

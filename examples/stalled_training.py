@@ -54,7 +54,7 @@ TEXT = {
         "last": r"最后一次弹跳 $t_{{\mathrm{{last}}}}$ = {t:,}",
         "flat": "第 1,000–2,000 次更新：\n$\\|\\mathbf{{g}}\\|$ 一直约为 {norm:.2f}",
         "minus_one": "余弦 $\\approx -1$：\n每次梯度都与上一次反向",
-        "ratio": "弹跳时中点处的损失\n低 {ratio:.1f} 倍（中位数）",
+        "ratio": "弹跳时中点处的损失\n只有迭代点处的 1/{ratio:.1f}（中位数）",
     },
     "en": {
         "t": "update $t$",
@@ -68,7 +68,7 @@ TEXT = {
         "last": r"last bounce $t_{{\mathrm{{last}}}}$ = {t:,}",
         "flat": "updates 1,000–2,000:\n$\\|\\mathbf{{g}}\\|$ stays near {norm:.2f}",
         "minus_one": "cosine $\\approx -1$:\neach gradient points\nagainst the previous one",
-        "ratio": "while bouncing, the loss halfway\nis {ratio:.1f} times lower (median)",
+        "ratio": "while bouncing, the loss halfway is\n1/{ratio:.1f} of that at the iterates (median)",
     },
 }
 

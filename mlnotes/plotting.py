@@ -171,9 +171,7 @@ def save_figure(fig: Figure, path: str | os.PathLike[str]) -> Path:
     return path
 
 
-def save_figures(
-    draw: Callable[[str], Figure], folder: str | os.PathLike[str], name: str
-) -> list[Path]:
+def save_figures(draw: Callable[[str], Figure], folder: str | os.PathLike[str], name: str) -> list[Path]:
     """Draw one figure per language, ``draw(language)``, and save each as ``folder/name.<language>.svg``.
 
     ``language`` is each of [`LANGUAGES`][] in turn. Returns the paths written, in that order.
@@ -185,7 +183,9 @@ def save_figures(
     if not callable(draw):
         raise TypeError(f"draw must be a function of the language, got {type(draw).__name__}")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", name):
-        raise ValueError(f"name must be a file name without folder or extension, e.g. 'loss_curve', got {name!r}")
+        raise ValueError(
+            f"name must be a file name without folder or extension, e.g. 'loss_curve', got {name!r}"
+        )
     paths = []
     for language in LANGUAGES:
         fig = draw(language)

@@ -14,7 +14,8 @@ $$
 
 every step shrinks the weights by a constant factor before the usual update: **weight decay**.
 ``torch.optim.SGD(weight_decay=d)`` adds $d\,\mathbf{w}$ to the gradient, so it is the L2 penalty
-with $\alpha = d/2$ (the penalty has no factor $\frac12$, as in the lecture, which writes the strength as $\lambda$; the book keeps $\lambda$ for Hessian eigenvalues). For adaptive optimizers the
+with $\alpha = d/2$ (the penalty has no factor $\frac12$, as in the lecture, which writes the
+strength as $\lambda$; the book keeps $\lambda$ for Hessian eigenvalues). For adaptive optimizers the
 two are *not* the same: Adam divides the penalty's gradient by $\sigma$ like any other gradient, so
 weights with large gradients are barely decayed. ``torch.optim.AdamW`` decays the weights
 directly instead (decoupled weight decay, Loshchilov and Hutter, 2019), while

@@ -17,7 +17,9 @@ from markdown_parts import _fences_and_prose
 CJK = r"\u3400-\u9fff\uf900-\ufaff"
 CJK_CHAR = re.compile(f"[{CJK}]")
 # CJK characters and the full-width punctuation that sits between them
-CJK_OR_PUNCT = re.compile(f"[{CJK}\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u201c\u201d\u2018\u2019\u2014\u2026]")
+CJK_OR_PUNCT = re.compile(
+    f"[{CJK}\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u201c\u201d\u2018\u2019\u2014\u2026]"
+)
 
 _DISPLAY_MATH = re.compile(r"\$\$.*?\$\$", re.S)
 _INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(?:\\.|[^$\\\n])+\$")
@@ -87,7 +89,9 @@ def prose_lines(path: Path) -> list[Line]:
             if cell["cell_type"] != "markdown":
                 continue
             source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            for k, (line, raw) in enumerate(zip(_markdown_prose(source).split("\n"), source.split("\n")), 1):
+            for k, (line, raw) in enumerate(
+                zip(_markdown_prose(source).split("\n"), source.split("\n"), strict=True), 1
+            ):
                 result.append(Line(f"{path}, cell {number}, line {k}", line, raw))
             result.append(Line(f"{path}, after cell {number}", "", ""))  # cells are separate paragraphs
         return result
@@ -107,9 +111,11 @@ def math_of(path: Path) -> list[str]:
         )
     else:
         text = path.read_text(encoding="utf-8")
-        fences, text = _fences_and_prose(text)
+        _, text = _fences_and_prose(text)
     text = _INLINE_CODE.sub(" ", text)
     found = [m.group(0) for m in _DISPLAY_MATH.finditer(text)]
     rest = _DISPLAY_MATH.sub(" ", text)
-    found += [m.group(0) for m in _INLINE_MATH.finditer(rest)] + [m.group(0) for m in _PAREN_MATH.finditer(rest)]
+    found += [m.group(0) for m in _INLINE_MATH.finditer(rest)] + [
+        m.group(0) for m in _PAREN_MATH.finditer(rest)
+    ]
     return found

@@ -5,8 +5,9 @@ without console or page errors, request nothing outside 127.0.0.1, typeset all o
 of its images, render Chinese with a CJK font, show no raw Markdown in its visible prose (no
 :shortcode:, { #anchor }, [text][ref], $$, !!!, ??? or stray fence: tests/raw_markdown.py), and switch
 language to the same page. Search must lead to its defining chapter from every term of the glossary
-(site_config/glossary.yml) and every variant it lists for a reader to type, in both languages. The first screen of each page is saved under test-artifacts/screenshots,
-and kept, for a look at the rendering.
+(site_config/glossary.yml) and every variant it lists for a reader to type, in both languages. The
+first screen of each page is saved under test-artifacts/screenshots, and kept, for a look at the
+rendering.
 """
 
 import importlib.util

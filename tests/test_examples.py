@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from markdown_parts import DOCS, page_pairs, parse_page
+from markdown_parts import DOCS, LANGUAGES, page_pairs, parse_page
 from site_build import THREAD_VARIABLES
 from threadpoolctl import threadpool_limits
 
@@ -117,7 +117,8 @@ def measured_figures(results):
 def test_quick_mode_is_byte_for_byte_reproducible(quick_run, second_quick_run):
     out, results = quick_run
     measured = measured_figures(results)
-    assert measured == {"batch_size_timing_cpu.svg"}  # the only exception, and it must stay the only one
+    # the only exception, and it must stay the only one
+    assert measured == {"batch_size_timing_cpu.zh.svg", "batch_size_timing_cpu.en.svg"}
     again, process, log = second_quick_run
     assert process.wait(timeout=600) == 0, f"the second run failed:\n{log.read_text()[-3000:]}"
     assert sorted(p.name for p in again.iterdir()) == sorted(p.name for p in out.iterdir())
@@ -136,6 +137,16 @@ def test_every_figure_the_docs_show_is_committed_and_produced_by_an_example(quic
         assert figure.is_file(), f"the docs show {figure}, which is not committed"
         assert figure.parent == DOCS / "figures", f"{figure}: figures live in docs/figures"
         assert figure.name in produced, f"{figure.name} is shown but no example script writes it"
+
+
+def test_every_script_draws_each_figure_in_both_languages(quick_run):
+    out, _ = quick_run
+    names = [p.name for p in out.iterdir()]
+    for name in names:
+        stem, language, suffix = name.rsplit(".", 2)
+        assert language in LANGUAGES and suffix == "svg", f"{name}: figures are named <name>.<zh|en>.svg"
+        others = {f"{stem}.{other}.svg" for other in LANGUAGES}
+        assert others <= set(names), f"{name}: missing {sorted(others - set(names))}"
 
 
 def test_critical_points_example_reports_the_hand_derived_numbers(tmp_path, capsys):
@@ -388,13 +399,13 @@ def test_l1_l2_example_l1_reaches_exact_zeros_and_l2_does_not(quick_run):
     r = results["l1_l2"]
     assert r["two_d"]["l1"][1] == 0.0 and min(abs(v) for v in r["two_d"]["l2"]) > 0.1
     zeros = r["zeros"]
-    in_order = [zeros[lam][0] for lam in sorted(zeros)]
-    assert in_order == sorted(in_order)  # more zeros as lambda grows
-    assert max(zeros[lam][0] for lam in zeros) == 10 and all(zeros[lam][1] == 0 for lam in zeros)
+    in_order = [zeros[alpha][0] for alpha in sorted(zeros)]
+    assert in_order == sorted(in_order)  # more zeros as the penalty strength alpha grows
+    assert max(zeros[alpha][0] for alpha in zeros) == 10 and all(zeros[alpha][1] == 0 for alpha in zeros)
 
 
 def test_l2_solution_of_the_example_is_the_penalized_minimum():
-    """Ridge(alpha = 2 N lambda) minimizes L + lambda sum w^2, L = ||y - Xw||^2 / (2N): zero gradient."""
+    """Ridge(alpha=2 N alpha) minimizes L + alpha sum w^2, L = ||y - Xw||^2 / (2N): zero gradient."""
     l1_l2 = load(EXAMPLES / "l1_l2.py")
     x, y = l1_l2.two_features(0)
     _, w = l1_l2.fit(x, y, 0.7)
@@ -471,11 +482,15 @@ def test_capacity_example_cross_validation_is_the_mean_over_held_out_folds():
     assert abs(by_sklearn - np.mean(errors)) < 1e-10
 
 
-def test_flowchart_without_a_cjk_font_stops_with_the_package_to_install(monkeypatch):
+def test_chinese_figures_without_a_cjk_font_stop_with_the_package_to_install(monkeypatch, tmp_path):
+    from mlnotes import plotting
+
+    monkeypatch.setattr(plotting, "_cjk_family", None)
+    monkeypatch.setattr(plotting.font_manager, "findSystemFonts", lambda *a, **k: ["/x/DejaVuSans.ttf"])
     flowchart = load(EXAMPLES / "recipe_flowchart.py")
-    monkeypatch.setattr(flowchart.font_manager, "findSystemFonts", lambda *a, **k: ["/x/DejaVuSans.ttf"])
-    with pytest.raises(RuntimeError, match="fonts-noto-cjk"):
-        flowchart.cjk_font()
+    with pytest.raises(ValueError, match="fonts-noto-cjk"):
+        flowchart.main(["--out", str(tmp_path)])
+    assert not list(tmp_path.iterdir()), "a figure was written without its Chinese font"
 
 
 def test_hessian_spectrum_example_training_sharpens_the_top_and_flattens_the_negative_side(quick_run):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import itertools
 import re
 from collections import Counter
 from pathlib import Path
@@ -16,7 +17,9 @@ from markdown_parts import DOCS, LANGUAGES, page_pairs, parse_page
 from prose import CJK_CHAR, CJK_OR_PUNCT, math_of, prose_lines, without_glosses
 from site_build import ROOT
 
-_spec = importlib.util.spec_from_file_location("glossary_hook", ROOT / "site_config" / "hooks" / "glossary.py")
+_spec = importlib.util.spec_from_file_location(
+    "glossary_hook", ROOT / "site_config" / "hooks" / "glossary.py"
+)
 hook = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(hook)
 
@@ -95,7 +98,7 @@ def test_every_term_and_variant_a_reader_may_search_is_on_its_chapter():
     problems = []
     for term in TERMS:
         for language, typed in [("zh", term["zh"]), ("en", term["en"])] + [
-            (language, v) for language in LANGUAGES for v in term.get(f"search_{language}", [])
+            (lang, v) for lang in LANGUAGES for v in term.get(f"search_{lang}", [])
         ]:
             page = DOCS / "chapters" / f"{term['chapter']}.{language}.md"
             if typed.lower() not in page.read_text(encoding="utf-8").lower():
@@ -104,10 +107,17 @@ def test_every_term_and_variant_a_reader_may_search_is_on_its_chapter():
 
 
 def test_jieba_keeps_every_term_whole():
-    words = {line.split()[0] for line in (ROOT / "site_config/jieba_user_dict.txt").read_text("utf-8").splitlines() if line.strip()}
+    words = {
+        line.split()[0]
+        for line in (ROOT / "site_config/jieba_user_dict.txt").read_text("utf-8").splitlines()
+        if line.strip()
+    }
     wanted = set()
     for term in TERMS:
-        wanted |= {term["zh"], *(v for v in term.get("search_zh", []) + term.get("reject", []) if CJK_CHAR.search(v))}
+        wanted |= {
+            term["zh"],
+            *(v for v in term.get("search_zh", []) + term.get("reject", []) if CJK_CHAR.search(v)),
+        }
     missing = sorted(wanted - words)
     assert not missing, f"site_config/jieba_user_dict.txt lacks {missing}: search would split them"
 
@@ -174,7 +184,7 @@ def test_no_line_break_between_two_chinese_characters(path):
     lines = prose_lines(path)
     breaks = [
         f"{a.where}: {a.raw.strip()[-20:]!r} / {b.raw.strip()[:20]!r}"
-        for a, b in zip(lines, lines[1:])
+        for a, b in itertools.pairwise(lines)
         if a.text.strip() and _cjk_break(a.raw, b.raw) and b.text.strip()
     ]
     assert not breaks, "hard line breaks inside Chinese sentences; join the lines:\n" + "\n".join(breaks)
@@ -198,7 +208,9 @@ def numbers_of(path: Path) -> set[str]:
     return found
 
 
-@pytest.mark.parametrize("name", sorted(n for n in {**PAGES, **NOTEBOOKS} if set({**PAGES, **NOTEBOOKS}[n]) == set(LANGUAGES)))
+@pytest.mark.parametrize(
+    "name", sorted(n for n in {**PAGES, **NOTEBOOKS} if set({**PAGES, **NOTEBOOKS}[n]) == set(LANGUAGES))
+)
 def test_both_languages_quote_the_same_numbers(name):
     pair = {**PAGES, **NOTEBOOKS}[name]
     zh, en = (numbers_of(pair[lang]) for lang in LANGUAGES)
@@ -294,7 +306,12 @@ def test_the_hook_refuses_a_glossary_page_without_its_markers():
 
     with pytest.raises(ValueError, match="marker"):
         hook.on_page_markdown("# 术语表\n", Page(), None, None)
-    assert hook.on_page_markdown("x", type("P", (), {"file": type("F", (), {"src_uri": "index.zh.md"})()})(), None, None) == "x"
+    assert (
+        hook.on_page_markdown(
+            "x", type("P", (), {"file": type("F", (), {"src_uri": "index.zh.md"})()})(), None, None
+        )
+        == "x"
+    )
 
 
 def _chinese_strings(path: Path) -> list[tuple[int, str]]:

@@ -1,6 +1,5 @@
 """The publishing workflow runs the README's test command and deploys only from main, after it passes."""
 
-
 import yaml
 from site_build import ROOT
 

@@ -293,13 +293,19 @@ def _labelled(language):
 
 def test_save_figures_writes_one_file_per_language(tmp_path):
     paths = save_figures(_labelled, tmp_path, "curve")
-    assert [p.name for p in paths] == [f"curve.{language}.svg" for language in LANGUAGES] == [
-        "curve.zh.svg",
-        "curve.en.svg",
-    ]
+    assert (
+        [p.name for p in paths]
+        == [f"curve.{language}.svg" for language in LANGUAGES]
+        == [
+            "curve.zh.svg",
+            "curve.en.svg",
+        ]
+    )
     zh, en = (p.read_bytes() for p in paths)
     assert zh != en
-    assert save_figures(_labelled, tmp_path, "curve") == paths and paths[0].read_bytes() == zh  # deterministic
+    assert (
+        save_figures(_labelled, tmp_path, "curve") == paths and paths[0].read_bytes() == zh
+    )  # deterministic
 
 
 def test_chinese_text_is_drawn_with_a_cjk_font_and_latin_text_is_not(tmp_path):

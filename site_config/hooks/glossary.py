@@ -22,7 +22,7 @@ _HEADERS = {
         "symbols": ("符号", "含义"),
     },
     "en": {
-        "terms": ("English", "中文", "Also known as", "Defined in"),
+        "terms": ("English", "中文", "Other names and search words", "Defined in"),
         "symbols": ("Symbol", "Meaning"),
     },
 }
@@ -52,17 +52,26 @@ def _cell(text: str) -> str:
     return text.replace("|", r"\|")
 
 
+def other_names(term: dict, language: str) -> list[str]:
+    """The names other than the book's under which a reader may look a term up, once each: in Chinese
+    the rejected variants and the Chinese search words, in English the English search words."""
+    if language == "zh":
+        names = term.get("reject", []) + term.get("search_zh", [])
+        names = [n for n in names if n.lower() != term["en"].lower()]
+    else:
+        names = term.get("search_en", [])
+    return list(dict.fromkeys(names))
+
+
 def terms_table(glossary: dict, language: str) -> str:
     """The terms as a Markdown table, in the book's chapter order, for a page at docs/glossary.*.md."""
     head = _HEADERS[language]["terms"]
     rows = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
     order = list(_CHAPTER_TITLES)
     for term in sorted(glossary["terms"], key=lambda t: order.index(t["chapter"])):
-        known = [v for v in term.get("reject", []) + term.get("search_zh", []) if v != term["en"]]
-        known += [v for v in term.get("search_en", []) if v not in known]
         link = f"[{chapter_title(term['chapter'], language)}](chapters/{term['chapter']}.md)"
         first, second = (term["zh"], term["en"]) if language == "zh" else (term["en"], term["zh"])
-        also = "、".join(known) if language == "zh" else ", ".join(known)
+        also = "、".join(other_names(term, "zh")) if language == "zh" else ", ".join(other_names(term, "en"))
         rows.append(f"| {_cell(first)} | {_cell(second)} | {_cell(also)} | {link} |")
     return "\n".join(rows)
 
@@ -89,7 +98,9 @@ def on_page_markdown(markdown, page, config, files):
         return markdown
     for marker in (TERMS_MARKER, SYMBOLS_MARKER):
         if marker not in markdown:
-            raise ValueError(f"{page.file.src_uri} lost its marker {marker}; the hook fills it from glossary.yml")
+            raise ValueError(
+                f"{page.file.src_uri} lost its marker {marker}; the hook fills it from glossary.yml"
+            )
     glossary = load_glossary()
     return markdown.replace(TERMS_MARKER, terms_table(glossary, language)).replace(
         SYMBOLS_MARKER, symbols_table(glossary, language)
