@@ -159,7 +159,10 @@ def cjk_glyphs_by_font(page, selector):
     cdp.send("CSS.enable")
     fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
     cdp.detach()
-    return {f["familyName"]: f["glyphCount"] for f in fonts}
+    counts = {}
+    for font in fonts:  # one entry per face: Noto Sans CJK SC Regular and Bold are two
+        counts[font["familyName"]] = counts.get(font["familyName"], 0) + font["glyphCount"]
+    return counts
 
 
 def check_math(page, name):
@@ -298,6 +301,20 @@ def test_every_chapter_is_found_by_search_in_both_languages():
     assert {target.removeprefix("en/") for _, target in SEARCHES if target.startswith("en/")} == chapters
 
 
+def all_results(page):
+    """The links of every search result: Material renders the first ten and the rest as the list is
+    scrolled, as a reader would (a query of two common words, "data augmentation", ranks pages
+    that say "data" often above the one chapter that defines the term)."""
+    hrefs = []
+    for _ in range(20):
+        hrefs = page.eval_on_selector_all(".md-search-result__item a", "els => els.map(a => a.href)")
+        page.eval_on_selector(".md-search__scrollwrap", "el => { el.scrollTop = el.scrollHeight }")
+        page.wait_for_timeout(100)
+        if len(page.eval_on_selector_all(".md-search-result__item a", "els => els")) == len(hrefs):
+            break
+    return hrefs
+
+
 def search_in(page, term, target):
     """Search ``term`` in an open page of the target's language and click the hit for ``target``; a
     list of problems (empty when the result is listed and its click requests the page, answered 200)."""
@@ -310,8 +327,11 @@ def search_in(page, term, target):
         box.press("End")
         # Material runs the query once its search worker has the index; this waits for both
         page.locator(".md-search-result__item a").first.wait_for(timeout=10_000)
-        hrefs = page.eval_on_selector_all(".md-search-result__item a", "els => els.map(a => a.href)")
-        hits = [h for h in hrefs if urlparse(h).path == "/" + target]
+        hrefs = all_results(page)
+        # an English word typed on a Chinese page may lead to the chapter in either language
+        other = {"/en/" + target} if term.isascii() and not target.startswith("en/") else set()
+        targets = {"/" + target} | other
+        hits = [h for h in hrefs if urlparse(h).path in targets]
         if not hits:
             listed = sorted({urlparse(h).path for h in hrefs})
             return [f"search for {term!r} does not list {target}; it lists {listed}"]
@@ -330,7 +350,7 @@ def search_in(page, term, target):
                 page.locator(f'.md-search-result__item a[href="{hits[0]}"]').first.click()
         finally:
             page.unroute(hits[0], answer)
-        if urlparse(answered.get("url", "")).path != "/" + target or answered.get("status") != 200:
+        if urlparse(answered.get("url", "")).path not in targets or answered.get("status") != 200:
             return [f"search for {term!r}: clicking the hit requested {answered or 'nothing'}"]
         return []
     except PlaywrightError as e:
