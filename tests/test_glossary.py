@@ -275,6 +275,8 @@ def test_every_chapter_has_the_same_boilerplate(chapter):
         assert re.search(rf"^## {re.escape(closing)} \{{ #run-it-yourself \}}$", text, re.M), (
             f"{path}: the closing section is '## {closing} {{ #run-it-yourself }}'"
         )
+        # chapters rank above labs and reference pages in search, which say the same words in code
+        assert text.startswith("---\nsearch:\n  boost: 5\n---\n"), f"{path}: front matter search.boost 5"
         titles = re.findall(r'^!!! abstract "([^"]*)"', text, re.M)
         assert titles == [abstract], f"{path}: one abstract, titled {abstract!r}; found {titles}"
 
