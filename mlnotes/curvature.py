@@ -574,9 +574,9 @@ def lanczos(
     Builds an orthonormal basis of the Krylov space $\{\mathbf{q}, A\mathbf{q}, A^2\mathbf{q},\dots\}$
     from a random unit $\mathbf{q}$, re-orthogonalizing every new vector against all earlier ones (so
     no spurious copies of converged eigenvalues appear), and takes the eigenpairs of the small
-    tridiagonal matrix $T = Q^\top A Q$ (Ritz pairs). A Ritz pair $(\theta, Q\mathbf{y})$ has residual
+    tridiagonal matrix $T = Q^\top A Q$ (Ritz pairs). A Ritz pair $(\tilde\lambda, Q\mathbf{y})$ has residual
     $\|AQ\mathbf{y} - \theta Q\mathbf{y}\| = \beta\,|y_m|$; iteration stops once every requested pair
-    has a residual at most ``tol`` times the largest $|\theta|$ of all Ritz values (so that an
+    has a residual at most ``tol`` times the largest $|\tilde\lambda|$ of all Ritz values (so that an
     eigenvalue 0 converges too). The eigenvalues are then more accurate than ``tol`` suggests:
     some eigenvalue lies within the residual $r$ of $\theta$, and within
     $r^2/\delta$ when the rest of the spectrum is at least $\delta$ away from $\theta$. This is a
@@ -759,7 +759,7 @@ class SpectralDensity:
 
     ``nodes[r]`` and ``weights[r]`` are the quadrature nodes (Ritz values) and weights of run ``r``;
     each run's weights sum to 1. ``grid`` and ``density`` are the Gaussian-smoothed density
-    $\phi(t) = \frac1R\sum_r\sum_j w_{rj}\,\mathcal{N}(t;\,\theta_{rj}, \sigma^2)$ on the grid.
+    $\phi(t) = \frac1R\sum_r\sum_j w_{rj}\,\mathcal{N}(t;\,\tilde\lambda_{rj}, \sigma^2)$ on the grid.
     """
 
     nodes: list[Tensor]
@@ -791,7 +791,7 @@ def spectral_density(
     For a random vector $\mathbf{v}$ with entries $\pm1/\sqrt n$ (Rademacher, normalized),
     $\mathbb{E}[\mathbf{v}^\top f(A)\mathbf{v}] = \frac1n\operatorname{tr}f(A)$, and for a
     diagonal $A$ every single draw gives it exactly. $m$ Lanczos steps from $\mathbf{v}$ give
-    $\mathbf{v}^\top f(A)\mathbf{v} \approx \sum_j \tau_j^2 f(\theta_j)$, with $\theta_j$ the
+    $\mathbf{v}^\top f(A)\mathbf{v} \approx \sum_j \tau_j^2 f(\tilde\lambda_j)$, with $\tilde\lambda_j$ the
     eigenvalues of $T$ and $\tau_j$ the first entries of its unit eigenvectors (Gauss quadrature,
     exact for polynomials of degree $< 2m$). Averaging over ``runs`` start vectors and replacing
     each node by a Gaussian of width $\sigma$ gives a smooth density.

@@ -1,19 +1,19 @@
 r"""Why more data and fewer hypotheses help: the bound on bad training sets, and a simulator.
 
 Take a finite set $\mathcal{H}$ of classifiers and a loss in $[0, 1]$. A training set
-$\mathcal{D}_{\mathrm{train}}$ of $N$ examples drawn independently from $\mathcal{D}_{\mathrm{all}}$
-is **bad** when some hypothesis's training loss is far from its loss on all the data:
+$\mathcal{D}_N$ of $N$ examples drawn independently from all the data $\mathcal{D}$ (the lecture's
+$\mathcal{D}_{\mathrm{train}}$ and $\mathcal{D}_{\mathrm{all}}$) is **bad** when some hypothesis's
+training loss is far from its loss on all the data:
 
 $$
-\exists h \in \mathcal{H}:\
-\left|L(h, \mathcal{D}_{\mathrm{train}}) - L(h, \mathcal{D}_{\mathrm{all}})\right| > \varepsilon .
+\max_{h \in \mathcal{H}} \left|L(h, \mathcal{D}_N) - L(h, \mathcal{D})\right| > \varepsilon .
 $$
 
 Hoeffding's inequality bounds that probability for one $h$ by $2\exp(-2N\varepsilon^2)$, and the union
-bound over $\mathcal{H}$ gives
+bound over $\mathcal{H}$ bounds the probability that $\mathcal{D}_N$ is bad by
 
 $$
-P(\mathcal{D}_{\mathrm{train}}\text{ is bad}) \le |\mathcal{H}|\cdot 2\exp(-2N\varepsilon^2).
+|\mathcal{H}|\cdot 2\exp(-2N\varepsilon^2).
 $$
 
 [`bad_set_bound`][] evaluates it, [`examples_needed`][] solves it for $N$, and
@@ -41,7 +41,7 @@ def _epsilon(eps: object) -> float:
     eps = _checks.real("eps", eps)
     if not 0.0 < eps < 1.0:
         raise ValueError(
-            f"eps must be a number in (0, 1), got {eps}: it bounds |L(h, D_train) - L(h, D_all)|, "
+            f"eps must be a number in (0, 1), got {eps}: it bounds |L(h, D_N) - L(h, D)|, "
             "a difference of two losses in [0, 1], so no training set is bad for eps >= 1"
         )
     return eps
@@ -139,15 +139,15 @@ _SIMULATION_LIMIT = 10**8  # float64 numbers of one simulated training set: 800 
 
 @dataclass(frozen=True)
 class ThresholdProblem:
-    r"""Threshold classifiers on one feature, with $\mathcal{D}_{\mathrm{all}}$ a fixed finite data set.
+    r"""Threshold classifiers on one feature, with $\mathcal{D}$ a fixed finite data set.
 
     The hypotheses are $h_k(x) = [x \ge t_k]$ for the thresholds $t_k$; the loss of a hypothesis on a
     set is its error rate (0/1 loss, in $[0, 1]$). A training set is $N$ examples drawn from
-    $\mathcal{D}_{\mathrm{all}}$ uniformly, with replacement (independent draws, as Hoeffding's
+    $\mathcal{D}$ uniformly, with replacement (independent draws, as Hoeffding's
     inequality assumes).
 
     Attributes:
-        x: the feature of every example of $\mathcal{D}_{\mathrm{all}}$.
+        x: the feature of every example of $\mathcal{D}$.
         y: its label, 0 or 1.
         thresholds: $t_1, \dots, t_{|\mathcal{H}|}$.
 
@@ -201,12 +201,12 @@ class ThresholdProblem:
         return len(self.thresholds)
 
     def errors(self) -> np.ndarray:
-        """``errors()[k, i]`` is 1 where $h_k$ misclassifies example $i$ of $\\mathcal{D}_{\\mathrm{all}}$."""
+        """``errors()[k, i]`` is 1 where $h_k$ misclassifies example $i$ of $\\mathcal{D}$."""
         predictions = self.x[None, :] >= self.thresholds[:, None]
         return (predictions != self.y[None, :].astype(bool)).astype(float)
 
     def all_losses(self) -> np.ndarray:
-        r"""$L(h_k, \mathcal{D}_{\mathrm{all}})$ for every $k$."""
+        r"""$L(h_k, \mathcal{D})$ for every $k$."""
         return self.errors().mean(axis=1)
 
     def bad_fraction(self, n: int, eps: float, trials: int = 10_000, seed: int = 0) -> float:
