@@ -23,7 +23,7 @@ and max over the seeds of each number and of its difference between the two batc
 
 - sharp_flat.zh.svg, sharp_flat.en.svg: the interpolation (left, the two solutions at s = 0 and 1
   marked, and whether any seed shows a barrier) and the mean filter-normalized profile of each solution
-  (right, |t| = 0.5 marked), mean over the seeds, the band from the lowest to the highest seed; in
+  (right, |r| = 0.5 marked), mean over the seeds, the band from the lowest to the highest seed; in
   Chinese and in English.
 """
 
@@ -244,24 +244,8 @@ def figure(positions, lines, ts, profiles, barriers, language):
         band(right, ts, curves, color, text["around"].format(B=name))
     for t in (-0.5, 0.5):
         right.axvline(t, color="0.6", lw=0.8, ls=":")
-    right.text(
-        0.5,
-        1.01,
-        "$|t| = 0.5$",
-        transform=right.get_xaxis_transform(),
-        ha="center",
-        va="bottom",
-        fontsize=7.5,
-    )
-    right.text(
-        -0.5,
-        1.01,
-        "$|t| = 0.5$",
-        transform=right.get_xaxis_transform(),
-        ha="center",
-        va="bottom",
-        fontsize=7.5,
-    )
+        axis = right.get_xaxis_transform()
+        right.text(t, 1.01, "$|r| = 0.5$", transform=axis, ha="center", va="bottom", fontsize=7.5)
     right.set(yscale="log", xlabel=text["t"], ylabel=text["mean_loss"])
     right.set_title(text["profile"], fontsize=8.5, pad=16)
     right.legend(fontsize=8, loc="upper center")
@@ -298,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             print(
                 f"seed {seed} {label:>7}: {m['epochs']:>4} epochs, train acc {m['train_accuracy']:.4f}, "
                 f"test acc {m['test_accuracy']:.4f}, lambda_max {m['lambda_max']:.3f}, "
-                f"rise at |t| = 0.5 {m['rise_at_0.5']:.4f}"
+                f"rise at |r| = 0.5 {m['rise_at_0.5']:.4f}"
             )
         barriers.append(barrier)
         lines.append(line)

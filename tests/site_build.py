@@ -1,5 +1,6 @@
 """The repository root, and the one way the tests build the book (``mkdocs build --strict``)."""
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -8,6 +9,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 # The thread pools a run's thread count must set: PyTorch's OpenMP pool and NumPy's BLAS.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def site_hook(name: str):
+    """The mkdocs hook site_config/hooks/<name>.py, imported as a module."""
+    path = ROOT / "site_config" / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def start_mkdocs_build(site_dir: Path, log: Path) -> subprocess.Popen:

@@ -10,7 +10,6 @@ first screen of each page is saved under test-artifacts/screenshots, and kept, f
 rendering.
 """
 
-import importlib.util
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,16 +21,13 @@ from markdown_parts import page_pairs
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 from raw_markdown import raw_markdown
+from site_build import site_hook
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "screenshots"
-_spec = importlib.util.spec_from_file_location(
-    "glossary_hook", Path(__file__).resolve().parent.parent / "site_config" / "hooks" / "glossary.py"
-)
-_glossary = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_glossary)
+_glossary = site_hook("glossary")
 
 
 def glossary_searches(glossary):

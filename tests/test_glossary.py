@@ -6,7 +6,6 @@ Chinese sentence, the same chapter boilerplate everywhere."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import itertools
 import re
 from collections import Counter
@@ -15,13 +14,9 @@ from pathlib import Path
 import pytest
 from markdown_parts import DOCS, LANGUAGES, page_pairs, parse_page
 from prose import CJK_CHAR, CJK_OR_PUNCT, math_of, prose_lines, without_glosses
-from site_build import ROOT
+from site_build import ROOT, site_hook
 
-_spec = importlib.util.spec_from_file_location(
-    "glossary_hook", ROOT / "site_config" / "hooks" / "glossary.py"
-)
-hook = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(hook)
+hook = site_hook("glossary")
 
 GLOSSARY = hook.load_glossary()
 TERMS = GLOSSARY["terms"]

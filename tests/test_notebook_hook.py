@@ -2,7 +2,6 @@
 { #anchor }, no CDN scripts, outputs shared between languages, labs executed after the first page
 under ``mkdocs serve`` and before it under ``mkdocs build``, kernels without the TCP warning."""
 
-import importlib.util
 import logging
 import time
 from types import SimpleNamespace
@@ -17,13 +16,9 @@ from mkdocs.structure.toc import get_toc
 from mkdocs_jupyter.plugin import Plugin as Jupyter
 from nbclient.exceptions import CellExecutionError
 from nbconvert.preprocessors import ExecutePreprocessor
-from site_build import ROOT
+from site_build import site_hook
 
-_spec = importlib.util.spec_from_file_location(
-    "notebooks_hook", ROOT / "site_config" / "hooks" / "notebooks.py"
-)
-hook = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(hook)
+hook = site_hook("notebooks")
 
 
 def heading(level, text, nb_id):

@@ -8,6 +8,7 @@ written down: the tests (tests/test_glossary.py) and the search test read it too
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -26,16 +27,7 @@ _HEADERS = {
         "symbols": ("Symbol", "Meaning"),
     },
 }
-_CHAPTER_TITLES = {
-    "general-guidance": ("一般指南", "General guidance"),
-    "critical-points": ("临界点", "Critical points"),
-    "batch-and-momentum": ("批量大小与动量", "Batch size and momentum"),
-    "adaptive-learning-rate": ("自适应学习率", "Adaptive learning rate"),
-    "classification-loss": ("分类损失", "Classification loss"),
-    "batch-normalization": ("批量归一化", "Batch normalization"),
-    "regularization": ("正则化", "Regularization"),
-    "learning-theory": ("学习理论", "Learning theory"),
-}
+DOCS = GLOSSARY.parent.parent / "docs"
 
 
 def load_glossary(path: Path = GLOSSARY) -> dict:
@@ -44,8 +36,12 @@ def load_glossary(path: Path = GLOSSARY) -> dict:
 
 
 def chapter_title(chapter: str, language: str) -> str:
-    zh, en = _CHAPTER_TITLES[chapter]
-    return zh if language == "zh" else en
+    """The chapter's own title: the first heading of docs/chapters/<chapter>.<language>.md."""
+    page = DOCS / "chapters" / f"{chapter}.{language}.md"
+    for line in page.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            return re.sub(r"\s*\{\s*#[^}]*\}\s*$", "", line[2:]).strip()
+    raise ValueError(f"{page} has no '# ' title for the glossary to link to")
 
 
 def _cell(text: str) -> str:
@@ -67,7 +63,7 @@ def terms_table(glossary: dict, language: str) -> str:
     """The terms as a Markdown table, in the book's chapter order, for a page at docs/glossary.*.md."""
     head = _HEADERS[language]["terms"]
     rows = [f"| {' | '.join(head)} |", "|" + "---|" * len(head)]
-    order = list(_CHAPTER_TITLES)
+    order = list(dict.fromkeys(t["chapter"] for t in glossary["terms"]))  # the file's chapter order
     for term in sorted(glossary["terms"], key=lambda t: order.index(t["chapter"])):
         link = f"[{chapter_title(term['chapter'], language)}](chapters/{term['chapter']}.md)"
         first, second = (term["zh"], term["en"]) if language == "zh" else (term["en"], term["zh"])
