@@ -1,4 +1,4 @@
-"""A long, narrow convex valley: one learning rate for all parameters fails; Adagrad and decay (S5.2-S5.5).
+"""A long, narrow convex valley: one rate fails; momentum, Adagrad, RMSProp, Adam, decay (S4.6, S5.2-S5.6).
 
 L(w1, w2) = (H1 w1^2 + H2 (w2 - C w1)^2) / 2 with H1 = 1e-4 along the valley floor, H2 = 100 across
 it, and a floor tilted by C = 0.003 (so moving along the floor keeps asking w2 for small
@@ -18,9 +18,30 @@ Each Adagrad run uses the best rate of {0.1, 0.3, 1} for its kind (measured over
 without decay 0.1 ends closest to the minimum; with decay, 1). At eta = 1 without decay the bursts
 never stop: w2 keeps climbing the walls for all 100,000 updates.
 
+The same valley for momentum (the batch-and-momentum chapter) and for RMSProp and Adam (the
+adaptive-learning-rate chapter):
+
+- heavy-ball momentum (the lecture's form, mlnotes.optim.Momentum) at the same eta = 0.0199 with
+  beta = 0.9 and 0.99. On a quadratic each eigen-direction of the Hessian, with eigenvalue h, obeys
+  x^{t+1} = (1 + beta - eta h) x^t - beta x^{t-1}; the larger root |z| of z^2 - (1 + beta - eta h) z
+  + beta predicts how fast the distance shrinks, and the script prints that prediction beside the
+  measurement. Along the floor z is about 1 - eta h / (1 - beta): the rate is multiplied by the
+  window 1 / (1 - beta) of the moving average, while across the valley the oscillation decays;
+- the lecture's RMSProp and Adam at a constant eta = 0.1: RMSProp divides each step by the size of
+  the recent gradients, so near the minimum every coordinate still moves by eta per update and ends
+  in a two-cycle between +eta/2 and -eta/2, a distance eta / sqrt(2) from the minimum; Adam gets
+  far closer but, at a constant rate, keeps jumping out again (the script reports the largest
+  distance in the last 10% of the updates);
+- the same two with a cosine decay of eta from 0.1 to 0 over the run: both converge.
+
 - convex_valley.zh.svg, convex_valley.en.svg: the four paths over the contours, with the start and
   the minimum marked and each method's final distance to the minimum in the legend, and the loss
-  against the update, with Adagrad's largest burst marked; in Chinese and in English.
+  against the update, with Adagrad's largest burst marked;
+- convex_valley_momentum.zh.svg, convex_valley_momentum.en.svg: gradient descent and momentum over
+  the contours, and the distance to the minimum against the update with the predicted rates dashed;
+- convex_valley_adaptive.zh.svg, convex_valley_adaptive.en.svg: RMSProp and Adam with and without
+  the decay over the contours, with the neighbourhood of the minimum enlarged, and the distance to
+  the minimum against the update with eta / sqrt(2) marked; each in Chinese and in English.
 """
 
 from __future__ import annotations
@@ -31,18 +52,19 @@ import numpy as np
 import torch
 
 from mlnotes.cli import example_parser, parse_example_args
-from mlnotes.optim import Adagrad, GradientDescent
+from mlnotes.optim import Adagrad, Adam, GradientDescent, Momentum, RMSProp
 from mlnotes.plotting import new_figure, save_figures
-from mlnotes.schedules import InverseSqrtDecay
+from mlnotes.schedules import CosineDecay, InverseSqrtDecay
 
 H1, H2, C = 1e-4, 100.0, 0.003
 START = (8.0, 1.0 + 8 * C)
 
+# Each run: the optimizer class and its settings (a parameter group of that class).
 METHODS = {
-    r"$\eta=0.0199$": lambda p: GradientDescent(p, lr=0.0199),
-    r"$\eta=10^{-4}$": lambda p: GradientDescent(p, lr=1e-4),
-    r"Adagrad, $\eta=0.1$": lambda p: Adagrad(p, lr=0.1),
-    r"Adagrad, $\eta^t=1/\sqrt{t+1}$": lambda p: Adagrad(p, lr=InverseSqrtDecay(1.0)),
+    r"$\eta=0.0199$": (GradientDescent, {"lr": 0.0199}),
+    r"$\eta=10^{-4}$": (GradientDescent, {"lr": 1e-4}),
+    r"Adagrad, $\eta=0.1$": (Adagrad, {"lr": 0.1}),
+    r"Adagrad, $\eta^t=1/\sqrt{t+1}$": (Adagrad, {"lr": InverseSqrtDecay(1.0)}),
 }
 COLORS = ("tab:red", "tab:gray", "tab:blue", "tab:green")
 BURSTING = r"Adagrad, $\eta=0.1$"  # the run whose largest burst the loss panel marks
@@ -99,28 +121,114 @@ TEXT = {
 }
 
 
+# The same valley for momentum: gradient descent at the largest stable rate beside heavy-ball momentum.
+ETA = 0.0199
+MOMENTUM = {  # beta = 0 is gradient descent, the first run of METHODS
+    r"$\beta=0.9$": (Momentum, {"lr": ETA, "momentum": 0.9}),
+    r"$\beta=0.99$": (Momentum, {"lr": ETA, "momentum": 0.99}),
+}
+BETAS = (0.0, 0.9, 0.99)
+MOMENTUM_COLORS = ("tab:red", "tab:orange", "tab:purple")
+
+# RMSProp and Adam at a constant rate, and with a cosine decay to 0 over the run.
+ADAPTIVE_ETA = 0.1
+
+
+def adaptive_methods(steps: int) -> dict[str, tuple[type, dict[str, object]]]:
+    """RMSProp and Adam at eta = 0.1, constant and with a cosine decay to 0 over ``steps`` updates."""
+    return {
+        "RMSProp": (RMSProp, {"lr": ADAPTIVE_ETA}),
+        "Adam": (Adam, {"lr": ADAPTIVE_ETA}),
+        "RMSProp, cosine": (RMSProp, {"lr": CosineDecay(ADAPTIVE_ETA, steps)}),
+        "Adam, cosine": (Adam, {"lr": CosineDecay(ADAPTIVE_ETA, steps)}),
+    }
+
+
+ADAPTIVE_STYLE = (("tab:blue", "-"), ("tab:brown", "-"), ("tab:cyan", "--"), ("tab:olive", "--"))
+
+MORE_TEXT = {
+    "zh": {
+        "gd": r"梯度下降，$\eta=0.0199$",
+        "momentum": r"动量 {beta}，$\eta=0.0199$",
+        "predicted": r"由特征根预测：$8\,|z|^t$",
+        "distance": "离最小值的距离",
+        "distances": "离最小值的距离随更新次数的变化",
+        "adaptive": {
+            "RMSProp": r"RMSProp，$\eta=0.1$",
+            "Adam": r"Adam，$\eta=0.1$",
+            "RMSProp, cosine": r"RMSProp，余弦衰减",
+            "Adam, cosine": r"Adam，余弦衰减",
+        },
+        "jitter": r"$\eta/\sqrt{2}$",
+        "zoom": "最小值附近（放大）",
+    },
+    "en": {
+        "gd": r"gradient descent, $\eta=0.0199$",
+        "momentum": r"momentum {beta}, $\eta=0.0199$",
+        "predicted": r"predicted from the roots: $8\,|z|^t$",
+        "distance": "distance to the minimum",
+        "distances": "distance to the minimum against the update",
+        "adaptive": {
+            "RMSProp": r"RMSProp, $\eta=0.1$",
+            "Adam": r"Adam, $\eta=0.1$",
+            "RMSProp, cosine": "RMSProp, cosine decay",
+            "Adam, cosine": "Adam, cosine decay",
+        },
+        "jitter": r"$\eta/\sqrt{2}$",
+        "zoom": "near the minimum (enlarged)",
+    },
+}
+
+
+def hessian() -> np.ndarray:
+    """The Hessian of the valley's loss, the same at every point."""
+    return np.array([[H1 + C**2 * H2, -C * H2], [-C * H2, H2]])
+
+
+def momentum_rate(eta: float, beta: float, h: float) -> float:
+    """The factor by which heavy-ball momentum shrinks a direction of curvature ``h`` per update.
+
+    In that direction x^{t+1} = (1 + beta - eta h) x^t - beta x^{t-1}; the factor is the larger
+    modulus of the roots of z^2 - (1 + beta - eta h) z + beta (beta = 0: gradient descent, 1 - eta h).
+    """
+    return float(np.abs(np.roots([1.0, -(1.0 + beta - eta * h), beta])).max())
+
+
 def loss(w1, w2):
     return 0.5 * (H1 * w1**2 + H2 * (w2 - C * w1) ** 2)
 
 
-def run(make_optimizer, steps: int, device: torch.device) -> np.ndarray:
-    """The parameters after every update (row 0: the start).
+def run(
+    methods: dict[str, tuple[type, dict[str, object]]], steps: int, device: torch.device
+) -> dict[str, np.ndarray]:
+    """The parameters after every update (row 0: the start) of every run in ``methods``.
 
-    The gradient of this quadratic is written out, (H1 w1 - C H2 r, H2 r) with r = w2 - C w1, and
-    set directly instead of running autograd: the 100,000 updates of the full mode take seconds.
+    All runs move side by side: run ``i`` is row ``i`` of one tensor of positions, and each optimizer
+    class gets one instance with a parameter group per run (the per-step cost of an optimizer is
+    mostly fixed, so this is several times faster than one optimizer per run; every update is the
+    one a lone optimizer would make). The gradient of this quadratic is written out, (H1 w1 - C H2 r,
+    H2 r) with r = w2 - C w1, and set directly instead of running autograd.
     """
-    w = torch.tensor(START, dtype=torch.float64, device=device)
-    w.grad = torch.zeros_like(w)
-    opt = make_optimizer([w])
-    path = np.empty((steps + 1, 2))
-    path[0] = START
+    positions = torch.tensor([START] * len(methods), dtype=torch.float64, device=device)
+    grads = torch.zeros_like(positions)
+    rows = positions.unbind(0)  # views: the optimizers move the rows of ``positions`` in place
+    for row, grad in zip(rows, grads.unbind(0), strict=True):
+        row.grad = grad
+    groups: dict[type, list[dict[str, object]]] = {}
+    for row, (kind, settings) in zip(rows, methods.values(), strict=True):
+        groups.setdefault(kind, []).append({"params": [row], **settings})
+    optimizers = [kind(param_groups) for kind, param_groups in groups.items()]
+    record = torch.empty(steps + 1, len(methods), 2, dtype=torch.float64, device=device)
+    record[0] = positions
     for t in range(steps):
-        w1, w2 = path[t]
-        r = w2 - C * w1
-        w.grad.copy_(torch.tensor((H1 * w1 - C * H2 * r, H2 * r), dtype=torch.float64))
-        opt.step()
-        path[t + 1] = w.tolist()
-    return path
+        r = positions[:, 1] - C * positions[:, 0]
+        grads[:, 0] = H1 * positions[:, 0] - C * H2 * r
+        grads[:, 1] = H2 * r
+        for opt in optimizers:
+            opt.step()
+        record[t + 1] = positions
+    record = record.cpu().numpy()
+    return {key: record[:, i] for i, key in enumerate(methods)}
 
 
 def scientific(x: float) -> str:
@@ -131,23 +239,24 @@ def scientific(x: float) -> str:
     return rf"${mantissa}\times10^{{{int(exponent)}}}$"
 
 
-def figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, float]], language: str):
-    """The paths over the contours and the loss against the update, in ``language``."""
-    text = TEXT[language]
-    fig, (left, right) = new_figure(2, width=4.6, height=4.0)
-    w1, w2 = np.meshgrid(np.linspace(-1, 9, 300), np.linspace(-1.3, 1.3, 300))
-    left.contour(w1, w2, loss(w1, w2), levels=np.geomspace(1e-4, 100, 12), colors="0.75", linewidths=0.6)
-    for (key, path), color in zip(paths.items(), COLORS, strict=True):
-        # every few-hundredth point, and every point off the floor: a burst lasts a few updates only
-        regular = np.arange(0, len(path), max(1, len(path) // 5000))
-        off_floor = np.flatnonzero(np.abs(path[:, 1] - C * path[:, 0]) > 0.01)
-        shown = path[np.union1d(np.union1d(regular, off_floor), [len(path) - 1])]
-        label = text["end"].format(label=text["methods"][key], distance=scientific(summary[key]["distance"]))
-        left.plot(shown[:, 0], shown[:, 1], color=color, lw=0.8, label=label)
-        losses = loss(path[:, 0], path[:, 1])
-        right.loglog(np.arange(1, len(losses) + 1), np.maximum(losses, 1e-16), color=color, lw=0.9)
-    left.plot([0], [0], "k*", ms=8)
-    left.annotate(
+def contours(ax, right: float = 9.0) -> None:
+    """The valley's contours over the region the paths stay in, up to ``w1 = right``."""
+    w1, w2 = np.meshgrid(np.linspace(-1, right, 300), np.linspace(-1.3, 1.3, 300))
+    ax.contour(w1, w2, loss(w1, w2), levels=np.geomspace(1e-4, 100, 12), colors="0.75", linewidths=0.6)
+
+
+def thinned(path: np.ndarray) -> np.ndarray:
+    """Every few-hundredth point of ``path``, every point off the floor (a burst or a bounce lasts a
+    few updates only) and the last one: what a plot of the path needs."""
+    regular = np.arange(0, len(path), max(1, len(path) // 5000))
+    off_floor = np.flatnonzero(np.abs(path[:, 1] - C * path[:, 0]) > 0.01)
+    return path[np.union1d(np.union1d(regular, off_floor), [len(path) - 1])]
+
+
+def marks(ax, text: dict[str, str]) -> None:
+    """The start and the minimum marked, the axes labelled, on a panel of paths."""
+    ax.plot([0], [0], "k*", ms=8)
+    ax.annotate(
         text["minimum"],
         (0, 0),
         xytext=(0, -0.8),
@@ -156,12 +265,30 @@ def figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, float]], l
         fontsize=8,
         arrowprops={"arrowstyle": "-", "color": "0.3", "lw": 0.7, "shrinkB": 5},
     )
-    left.plot([START[0]], [START[1]], "ko", ms=4)
-    left.annotate(
+    ax.plot([START[0]], [START[1]], "ko", ms=4)
+    ax.annotate(
         text["start"], START, xytext=(0, 6), textcoords="offset points", ha="center", va="bottom", fontsize=8
     )
-    left.set(xlabel=text["w1"], ylabel=text["w2"], xlim=(-1, 9), ylim=(-1.3, 1.3))
-    left.set_title(text["paths"], fontsize=9)
+    ax.set(xlabel=text["w1"], ylabel=text["w2"], xlim=(-1, 9), ylim=(-1.3, 1.3))
+    ax.set_title(text["paths"], fontsize=9)
+
+
+def distances(path: np.ndarray) -> np.ndarray:
+    """The distance to the minimum (the origin) after every update, kept above 1e-32 for log axes."""
+    return np.maximum(np.hypot(path[:, 0], path[:, 1]), 1e-32)
+
+
+def figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, float]], language: str):
+    """The paths over the contours and the loss against the update, in ``language``."""
+    text = TEXT[language]
+    fig, (left, right) = new_figure(2, width=4.6, height=4.0)
+    contours(left)
+    for (key, path), color in zip(paths.items(), COLORS, strict=True):
+        label = text["end"].format(label=text["methods"][key], distance=scientific(summary[key]["distance"]))
+        left.plot(*thinned(path).T, color=color, lw=0.8, label=label)
+        losses = loss(path[:, 0], path[:, 1])
+        right.loglog(np.arange(1, len(losses) + 1), np.maximum(losses, 1e-16), color=color, lw=0.9)
+    marks(left, text)
     burst = summary[BURSTING]
     t, at = burst["burst_at"], paths[BURSTING][burst["burst_at"]]
     ring = {"marker": "o", "ms": 9, "mfc": "none", "mec": "tab:blue", "mew": 1.2, "ls": "none"}
@@ -184,13 +311,83 @@ def figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, float]], l
     return fig
 
 
+def momentum_figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, float]], language: str):
+    """Gradient descent and momentum over the contours; their distances with the predicted rates."""
+    text, more = TEXT[language], MORE_TEXT[language]
+    fig, (left, right) = new_figure(2, width=4.6, height=4.0)
+    contours(left)
+    for k, ((key, path), color) in enumerate(zip(paths.items(), MOMENTUM_COLORS, strict=True)):
+        s = summary[key]
+        name = more["gd"] if s["beta"] == 0 else more["momentum"].format(beta=key)
+        label = text["end"].format(label=name, distance=scientific(s["distance"]))
+        # gradient descent on top of momentum's wider bounce
+        left.plot(*thinned(path).T, color=color, lw=0.8, label=label, zorder=3 - k)
+        t = np.arange(len(path))
+        shown = np.unique(np.geomspace(1, len(path), 4000).astype(int) - 1)
+        right.loglog(t[shown] + 1, distances(path)[shown], color=color, lw=0.9)
+        predicted = s["start_distance"] * s["rate"] ** t[shown]
+        right.loglog(t[shown] + 1, predicted, color="k", lw=1.0, ls=(0, (1, 2)), zorder=3)
+    right.plot([], [], color="k", lw=1.0, ls=(0, (1, 2)), label=more["predicted"])
+    marks(left, text)
+    right.set(xlabel=text["t"], ylabel=more["distance"], ylim=(1e-9, 30))
+    right.set_title(more["distances"], fontsize=9)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=7.5)
+    return fig
+
+
+def adaptive_figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, float]], language: str):
+    """RMSProp and Adam, constant and decayed, over the contours (the minimum enlarged in an inset),
+    and their distances to the minimum with eta / sqrt(2) marked."""
+    text, more = TEXT[language], MORE_TEXT[language]
+    fig, (left, right) = new_figure(2, width=4.6, height=4.0)
+    contours(left, right=10.0)  # the first steps, eta long in each coordinate, carry w1 past 9
+    zoom = left.inset_axes((0.07, 0.57, 0.34, 0.35))
+    half = 1.6 * ADAPTIVE_ETA / 2
+    for (key, path), (color, ls) in zip(paths.items(), ADAPTIVE_STYLE, strict=True):
+        label = text["end"].format(label=more["adaptive"][key], distance=scientific(summary[key]["distance"]))
+        decayed = ls != "-"  # the decayed runs thinner and below the constant-rate ones
+        left.plot(
+            *thinned(path).T, color=color, lw=0.6 if decayed else 0.8, ls=ls, label=label, zorder=2 - decayed
+        )
+        near = path[np.flatnonzero(np.max(np.abs(path), axis=1) < 1.2 * half)]
+        zoom.plot(*near[-400:].T, color=color, lw=0.7, ls=ls, marker=".", ms=2.5)
+        t = np.arange(1, len(path) + 1)
+        shown = np.unique(np.geomspace(1, len(path), 6000).astype(int) - 1)
+        right.loglog(
+            t[shown],
+            distances(path)[shown],
+            color=color,
+            lw=0.6 if decayed else 0.8,
+            ls=ls,
+            zorder=2 - decayed,
+        )
+    zoom.plot([0], [0], "k*", ms=6)
+    zoom.set(xlim=(-half, half), ylim=(-half, half), aspect="equal")
+    zoom.set_title(more["zoom"], fontsize=7, pad=2)
+    zoom.set(xticks=(-0.05, 0, 0.05), yticks=(-0.05, 0, 0.05))
+    zoom.tick_params(labelsize=6)
+    marks(left, text)
+    left.set_xlim(-1, 10)
+    jitter = ADAPTIVE_ETA / np.sqrt(2)
+    right.axhline(jitter, color="0.3", lw=0.7, ls=":")
+    right.annotate(
+        more["jitter"], (1.5, jitter), xytext=(0, 3), textcoords="offset points", fontsize=8, va="bottom"
+    )
+    right.set(xlabel=text["t"], ylabel=more["distance"], ylim=(1e-32, 30))
+    right.set_title(more["distances"], fontsize=9)
+    fig.legend(loc="outside lower center", ncol=2, fontsize=7.5)
+    return fig
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     args = parse_example_args(example_parser(__doc__.splitlines()[0]), argv)
     steps = 2500 if args.quick else 100_000
     print(f"device: {args.device}; H1 = {H1}, H2 = {H2}, C = {C}; start {START}; {steps:,} updates each")
     paths, summary = {}, {}
-    for label, make in METHODS.items():
-        path = paths[label] = run(make, steps, args.device)
+    every = {**METHODS, **MOMENTUM, **adaptive_methods(steps)}
+    every_path = run(every, steps, args.device)
+    for label in METHODS:
+        path = paths[label] = every_path[label]
         off_floor = np.abs(path[:, 1] - C * path[:, 0])
         late = off_floor[200:]  # after the first drop to the floor
         summary[label] = {
@@ -205,9 +402,66 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             f" the largest distance from the floor is {s['largest_burst']:.3g} (update {s['burst_at']})"
         )
     written = save_figures(lambda language: figure(paths, summary, language), args.out, "convex_valley")
+
+    # momentum at the same rate; gradient descent (beta = 0) is the first run above
+    (h_min, h_max), vectors = np.linalg.eigh(hessian())
+    start = float(abs(vectors[:, 0] @ START))  # how far the start is along the floor's eigenvector
+    momentum_paths, momentum_summary = {}, {}
+    for label, beta in zip((r"$\beta=0$", *MOMENTUM), BETAS, strict=True):
+        path = momentum_paths[label] = every_path[r"$\eta=0.0199$" if beta == 0 else label]
+        rate = momentum_rate(ETA, beta, h_min)
+        momentum_summary[label] = s = {
+            "beta": beta,
+            "distance": float(np.hypot(*path[-1])),
+            "rate": rate,
+            "start_distance": start,
+            "predicted": start * rate**steps,
+            "across_rate": momentum_rate(ETA, beta, h_max),
+        }
+        print(
+            f"momentum beta = {beta:<4}: distance to the minimum {s['distance']:.3g}, predicted from the"
+            f" roots {s['predicted']:.3g} (factor per update {rate:.7f} along the floor,"
+            f" {s['across_rate']:.4f} across)"
+        )
+    written += save_figures(
+        lambda language: momentum_figure(momentum_paths, momentum_summary, language),
+        args.out,
+        "convex_valley_momentum",
+    )
+
+    adaptive_paths, adaptive_summary = {}, {}
+    late = steps - steps // 10
+    for label in adaptive_methods(steps):
+        path = adaptive_paths[label] = every_path[label]
+        d = np.hypot(path[:, 0], path[:, 1])
+        off_floor = np.abs(path[200:, 1] - C * path[200:, 0])
+        adaptive_summary[label] = s = {
+            "largest_burst": float(off_floor.max()),
+            "distance": float(d[-1]),
+            "late_max": float(d[late:].max()),
+            "late_median": float(np.median(d[late:])),
+            "end": path[-1].tolist(),
+        }
+        print(
+            f"{label:<16} eta {ADAPTIVE_ETA}: distance to the minimum {s['distance']:.3g} at"
+            f" ({s['end'][0]:.3g}, {s['end'][1]:.3g}); in the last {steps - late:,} updates the median"
+            f" distance {s['late_median']:.3g}, the largest {s['late_max']:.3g}; after update 200 the largest"
+            f" distance from the floor {s['largest_burst']:.3g}"
+        )
+    print(f"eta / sqrt(2) = {ADAPTIVE_ETA / np.sqrt(2):.4g}")
+    written += save_figures(
+        lambda language: adaptive_figure(adaptive_paths, adaptive_summary, language),
+        args.out,
+        "convex_valley_adaptive",
+    )
     for path in written:
         print(f"wrote {path}")
-    return {"summary": summary, "figures": written}
+    return {
+        "summary": summary,
+        "momentum": momentum_summary,
+        "adaptive": adaptive_summary,
+        "figures": written,
+    }
 
 
 if __name__ == "__main__":

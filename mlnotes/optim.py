@@ -230,6 +230,23 @@ class LectureOptimizer(Optimizer):
         checks = {"lr": check_lr, **self.hyperparameters}
         return {name: checks[name](value) if name in checks else value for name, value in values.items()}
 
+    def _checked_group(self, i: int, group: dict[str, Any]) -> dict[str, Any]:
+        """``_checked(group)`` for group ``i`` at a step, computed again only when a value was replaced.
+
+        The checks are pure functions of the values, so the last result is reused while every key
+        still holds the very object it held then (``is``). A value that is a tensor can change in
+        place, so a group holding one is checked at every step.
+        """
+        cache = self.__dict__.setdefault("_checked_groups", {})
+        seen = cache.get(i)
+        if seen is not None and seen[0] is group and len(seen[1]) == len(group):
+            if all(name in group and group[name] is value for name, value in seen[1]):
+                return seen[2]
+        checked = self._checked(group)
+        if not any(isinstance(value, Tensor) for value in group.values()):
+            cache[i] = (group, list(group.items()), checked)
+        return checked
+
     _torch_name: ClassVar[str] = "SGD"  # the torch.optim class closest to this one
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
@@ -275,7 +292,7 @@ class LectureOptimizer(Optimizer):
                 )
             steps = [self.state.get(p, {}).get("step", 0) for p in params]
             with _prefixed(where):
-                group = self._checked(group)
+                group = self._checked_group(i, group)
                 rates = {t: self.learning_rate(group, t) for t in set(steps)}
             plan += [(p, group, rates[t], t) for p, t in zip(params, steps, strict=True)]
         self._refuse_non_finite_gradients()
@@ -288,7 +305,9 @@ class LectureOptimizer(Optimizer):
             for p in group["params"]:
                 if p.grad is not None and not p.grad.is_meta:
                     by_device.setdefault(p.grad.device, []).append(torch.isfinite(p.grad).all())
-        if all(bool(torch.stack(flags).all()) for flags in by_device.values()):
+        if all(
+            bool(flags[0] if len(flags) == 1 else torch.stack(flags).all()) for flags in by_device.values()
+        ):
             return
         for i, group in enumerate(self.param_groups):  # only on failure: find the culprit
             for j, p in enumerate(group["params"]):

@@ -1,7 +1,8 @@
 """The prose of a book page, line by line: what a reader reads as sentences.
 
 Code (fences and inline), math (display and inline), link targets, heading anchors, HTML tags and
-comments, and the English gloss in parentheses after a term are blanked out; line numbers stay those
+comments, the English gloss in parentheses after a term, and the entries of a References section
+(bibliographic data, with titles in their own language) are blanked out; line numbers stay those
 of the file. A lab notebook gives its Markdown cells, each line numbered within its cell.
 """
 
@@ -51,6 +52,7 @@ class Line:
 
 
 def _markdown_prose(text: str) -> str:
+    original = text
     fences, _ = _fences_and_prose(text)
     chars = list(text)
     for fence in fences:  # blank fences in place, keeping newlines
@@ -65,9 +67,14 @@ def _markdown_prose(text: str) -> str:
     for pattern in (_LINK_TARGET, _AUTOLINK, _ATTRS, _HTML_TAG):
         text = pattern.sub(_blank, text)
     lines = []
-    for line in text.split("\n"):
+    in_references = False
+    for line, raw in zip(text.split("\n"), original.split("\n"), strict=True):
+        if raw.startswith("#"):
+            in_references = "{ #references }" in raw
         admonition = _ADMONITION.match(line)
-        if admonition:
+        if in_references and raw.startswith("- "):
+            line = ""
+        elif admonition:
             line = admonition["title"] or ""
         elif _DIRECTIVE.match(line):
             line = ""
