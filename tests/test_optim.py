@@ -709,3 +709,25 @@ def test_one_cycle_lr_adds_its_keys_and_drives_adam_as_it_drives_torch_adam():
     torch.testing.assert_close(
         trajectory(a, ours, data, scheds[0]), trajectory(b, theirs, data, scheds[1]), rtol=1e-10, atol=1e-12
     )
+
+
+def test_a_hyperparameter_edited_between_steps_is_checked_again_and_used():
+    """The checks of a group are reused between steps only while no value of it was replaced."""
+    ours_w = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    theirs_w = ours_w.detach().clone().requires_grad_()
+    ours = mo.Momentum([ours_w], lr=0.1, momentum=0.9)
+    theirs = torch.optim.SGD([theirs_w], lr=0.1, momentum=0.9)
+
+    def steps(n):
+        for _ in range(n):
+            for opt, w in ((ours, ours_w), (theirs, theirs_w)):
+                opt.zero_grad()
+                (w**2).sum().backward()
+                opt.step()
+
+    steps(3)
+    ours.param_groups[0]["momentum"] = theirs.param_groups[0]["momentum"] = 0.5
+    steps(3)
+    assert torch.allclose(ours_w, theirs_w, rtol=0, atol=1e-15)
+    ours.param_groups[0]["momentum"] = 1.5
+    _raises(ValueError, "param group 0: Invalid momentum value: 1.5", lambda: steps(1))
