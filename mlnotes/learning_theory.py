@@ -134,7 +134,7 @@ def _real_array(name: str, value: object) -> np.ndarray:
     raise TypeError(f"{name} must be an array of real numbers, got dtype {array.dtype}")
 
 
-_SIMULATION_LIMIT = 10**8  # float64 numbers of one simulated training set: 800 MB
+_SIMULATION_LIMIT = 10**8  # numbers one simulated training set takes: 800 MB
 
 
 @dataclass(frozen=True)
@@ -212,26 +212,48 @@ class ThresholdProblem:
     def bad_fraction(self, n: int, eps: float, trials: int = 10_000, seed: int = 0) -> float:
         r"""The share of ``trials`` random training sets of size $N$ that are bad for $\varepsilon$.
 
-        ``n`` times the number of hypotheses may be at most $10^8$ (the numbers one training set
-        takes to simulate); a larger ``n`` is refused with a ``ValueError``.
+        One training set costs $O(N + |\mathcal{H}|)$, not $O(N\,|\mathcal{H}|)$: a threshold's
+        training error is a count of examples on either side of it, so each set is reduced to how
+        many of its examples of each label fall between consecutive thresholds, and cumulative sums
+        give every threshold's error at once (the same numbers, exactly, as averaging ``errors()``
+        over the set). ``n + 2 (num_hypotheses + 1)``, the numbers one set takes, may be at most
+        $10^8$; more is refused with a ``ValueError``.
         """
         n = _checks.positive_int("n", n)
-        if n * self.num_hypotheses > _SIMULATION_LIMIT:
+        hypotheses = self.num_hypotheses
+        per_set = n + 2 * (hypotheses + 1)
+        if per_set > _SIMULATION_LIMIT:
             raise ValueError(
-                f"n={n} is too large to simulate: one training set with {self.num_hypotheses} "
-                f"hypotheses needs n * num_hypotheses = {n * self.num_hypotheses} numbers, more than "
-                f"{_SIMULATION_LIMIT:.0e}; use a smaller n (or fewer hypotheses), or the bound itself"
+                f"n={n} is too large to simulate: one training set of n examples with {hypotheses} "
+                f"hypotheses needs n + 2 * (num_hypotheses + 1) = {per_set} numbers, more than "
+                f"{_SIMULATION_LIMIT:.0e}; use a smaller n, or the bound itself"
             )
         eps = _epsilon(eps)
         trials = _checks.positive_int("trials", trials)
         rng = np.random.default_rng(_checks.seed("seed", seed))
-        errors, truth = self.errors(), self.all_losses()
+        truth = self.all_losses()
+        order = np.argsort(self.thresholds, kind="stable")
+        # bin of example i: how many thresholds are <= x_i, so h_k(x_i) = 1 exactly when the bin of
+        # x_i is above k's place in sorted order; the key also holds the label
+        bins = np.searchsorted(self.thresholds[order], self.x, side="right")
+        keys = 2 * bins + self.y.astype(np.int64)
+        width = 2 * (hypotheses + 1)
+        rank = np.empty(hypotheses, dtype=np.int64)
+        rank[order] = np.arange(hypotheses)
         bad, start = 0, 0
-        chunk = max(1, 20_000_000 // (n * self.num_hypotheses))  # at most 2e7 numbers at a time
+        chunk = max(
+            1, 20_000_000 // (n * hypotheses)
+        )  # the draws of the direct simulation, in the same order
         while start < trials:
             count = min(chunk, trials - start)
             start += count
             picks = rng.integers(0, len(self.x), size=(count, n))
-            train_losses = errors[:, picks].mean(axis=2)  # (|H|, count)
-            bad += int((np.abs(train_losses - truth[:, None]) > eps).any(axis=0).sum())
+            offsets = width * np.arange(count)[:, None]
+            counts = np.bincount((keys[picks] + offsets).ravel(), minlength=count * width)
+            counts = counts.reshape(count, hypotheses + 1, 2)
+            label0, label1 = counts[:, :, 0].cumsum(axis=1), counts[:, :, 1].cumsum(axis=1)
+            # errors of the k-th threshold in sorted order: label 0 above it, label 1 at or below it
+            wrong = (label0[:, -1:] - label0[:, :-1]) + label1[:, :-1]
+            train_losses = wrong[:, rank] / n  # (count, |H|), in the order of self.thresholds
+            bad += int((np.abs(train_losses - truth[None, :]) > eps).any(axis=1).sum())
         return bad / trials

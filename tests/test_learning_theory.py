@@ -173,11 +173,31 @@ def test_threshold_problem_refuses_what_is_not_real_naming_the_argument(kwargs, 
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize(("n", "hypotheses"), [(2**40, 3), (10**7 + 1, 10)])
+@pytest.mark.parametrize(("n", "hypotheses"), [(2**40, 3), (10**8 - 21, 10)])
 def test_a_training_set_too_large_to_simulate_is_refused_naming_n(n, hypotheses):
+    # one set takes its n draws and two counts per gap between thresholds: n + 2 (|H| + 1) numbers
     problem = ThresholdProblem.noisy(20, hypotheses)
-    with pytest.raises(ValueError, match=rf"^n={n} is too large to simulate: .* {n * hypotheses} numbers"):
+    with pytest.raises(
+        ValueError, match=rf"^n={n} is too large to simulate: .* {n + 2 * (hypotheses + 1)} numbers"
+    ):
         problem.bad_fraction(n, 0.1, trials=1)
+
+
+def test_the_counting_simulation_equals_averaging_the_error_matrix_over_each_training_set():
+    """bad_fraction counts examples between thresholds; averaging errors() over the drawn examples,
+    the direct way, must give the same share, with unsorted and repeated thresholds and ties."""
+    rng = np.random.default_rng(5)
+    for case in range(4):
+        x = rng.choice(np.linspace(0, 1, 11), 40) if case % 2 else rng.uniform(size=50)
+        y = (rng.uniform(size=len(x)) < 0.4).astype(float)
+        problem = ThresholdProblem(
+            x, y, rng.permutation(np.concatenate([rng.uniform(size=7), x[:3], [0.5, 0.5]]))
+        )
+        errors, truth = problem.errors(), problem.all_losses()
+        for n, eps in ((1, 0.2), (5, 0.05), (30, 0.1)):
+            draws = np.random.default_rng(case).integers(0, len(x), size=(300, n))
+            direct = (np.abs(errors[:, draws].mean(axis=2) - truth[:, None]) > eps).any(axis=0).mean()
+            assert problem.bad_fraction(n, eps, trials=300, seed=case) == direct
 
 
 def test_the_largest_training_set_below_the_limit_is_simulated():
