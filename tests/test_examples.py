@@ -302,7 +302,7 @@ def test_rmsprop_stalls_at_eta_over_root_two_and_adam_keeps_jumping_out_without_
     # RMSProp: every one of the last 5,000 iterates eta / sqrt(2) from the minimum, at +-(eta/2)(1, -1)
     assert np.abs(distance["RMSProp"][last] - 0.1 / np.sqrt(2)).max() < 1e-4
     assert np.abs(np.abs(paths["RMSProp"][-1]) - 0.05).max() < 1e-4
-    # Adam: most of the time far closer than RMSProp, but it jumps out again (0.034 in the book)
+    # Adam: most of the time far closer than RMSProp, but it jumps out again (about 0.035 in the book: 0.034 and 0.036 on two kernels)
     assert np.median(distance["Adam"][last]) < 1e-5
     assert 0.01 < distance["Adam"][last].max() < 0.1
     # with the decay both end at the minimum: far below RMSProp's stall here (3e-8 and less), below
