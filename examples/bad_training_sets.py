@@ -4,8 +4,9 @@ D_all is 10,000 points uniform on [0, 1] whose label is [x >= 0.5], flipped with
 The hypotheses are thresholds evenly spaced on [0, 1]; the loss is the error rate. For |H| = 10 and
 |H| = 1,000 thresholds and eps = 0.1, the script draws many training sets of each size N (with
 replacement from D_all) and counts the bad ones: those on which some threshold's training error is
-more than eps away from its error on D_all. Next to each share it prints the bound and how many
-times larger the bound is.
+more than eps away from its error on D_all. Next to each share it prints how many bad sets it rests
+on, the bound, and how many times larger the bound is, where that says something: the bound below 1
+and at least MIN_BAD bad sets.
 
 - bad_training_sets.zh.svg, bad_training_sets.en.svg: measured share and bound against N, for both
   sizes of H, with the line of probability 1 (a bound above it says nothing), the factor by which the
@@ -26,6 +27,7 @@ from mlnotes.plotting import new_figure, save_figures
 EPS, SIZE, NOISE = 0.1, 10_000, 0.1
 HYPOTHESES = (10, 1000)
 SIZES = (25, 50, 100, 200, 300, 400, 600, 800)
+MIN_BAD = 10  # a share resting on fewer bad training sets is too noisy to divide a bound by
 
 
 TEXT = {
@@ -58,18 +60,21 @@ def rounded(x: float) -> str:
 
 def figure(results: dict[int, dict[int, dict[str, float]]], trials: int, language: str):
     """The measured share and the bound against N for every size of H, in ``language``: the legend says
-    how many times the share the bound is (where the share is not zero), and a triangle marks the
+    how many times the share the bound is (where the bound is below 1, since a bound above 1 says
+    nothing, and the share rests on at least MIN_BAD bad sets), and a triangle marks the
     sizes where not one of the ``trials`` training sets was bad (a zero has no place on a log axis)."""
     text = TEXT[language]
     fig, ax = new_figure(1, width=5.6, height=4.0)
     top = 3 * max(row["bound"] for rows in results.values() for row in rows.values())
-    bottom = 3e-5
+    bottom = 0.3 / trials
     for (h, rows), color in zip(results.items(), COLORS, strict=True):
         n = np.array(sorted(rows))
         measured = np.array([rows[k]["measured"] for k in n])
         bound = np.array([rows[k]["bound"] for k in n])
         shown = measured > 0
-        ratios = bound[shown] / measured[shown]
+        bad_sets = np.array([rows[k]["bad_sets"] for k in n])
+        telling = (bad_sets >= MIN_BAD) & (bound < 1)
+        ratios = bound[telling] / measured[telling]
         if len(ratios) and rounded(ratios.min()) != rounded(ratios.max()):
             ratio = f"{rounded(ratios.min())}–{rounded(ratios.max())}"
         else:
@@ -99,7 +104,7 @@ def figure(results: dict[int, dict[int, dict[str, float]]], trials: int, languag
 
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     args = parse_example_args(example_parser(__doc__.splitlines()[0]), argv)
-    trials = 300 if args.quick else 5000
+    trials = 2000 if args.quick else 100_000
     sizes = SIZES[::2] if args.quick else SIZES
     print(f"D_all: {SIZE:,} points, label noise {NOISE}; eps = {EPS}; {trials:,} training sets per N")
     print("(the computation runs on the CPU with NumPy; --device is not used)")
@@ -110,9 +115,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         for n in sizes:
             measured = problem.bad_fraction(n, EPS, trials=trials, seed=args.seed + n)
             bound = bad_set_bound(h, n, EPS)
-            results[h][n] = {"measured": measured, "bound": bound}
-            ratio = f"{bound / measured:.3g} times the measured share" if measured else "measured share 0"
-            print(f"|H| = {h:>4}, N = {n:>3}: bad {measured:.4f}, bound {bound:.4g} ({ratio})")
+            bad_sets = round(measured * trials)
+            results[h][n] = {"measured": measured, "bound": bound, "bad_sets": bad_sets}
+            if bound >= 1:
+                ratio = "a bound of 1 or more says nothing"
+            elif bad_sets < MIN_BAD:
+                ratio = f"fewer than {MIN_BAD} bad sets: too few for a ratio"
+            else:
+                ratio = f"{bound / measured:.3g} times the measured share"
+            print(
+                f"|H| = {h:>4}, N = {n:>3}: bad {measured:.5f} ({bad_sets:,} of {trials:,}),"
+                f" bound {bound:.4g} ({ratio})"
+            )
     paths = save_figures(lambda language: figure(results, trials, language), args.out, "bad_training_sets")
     for path in paths:
         print(f"wrote {path}")

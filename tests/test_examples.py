@@ -280,9 +280,10 @@ def test_convex_valley_example_momentum_follows_the_roots_of_its_quadratic(quick
     momentum = results["convex_valley"]["momentum"]
     assert [s["beta"] for s in momentum.values()] == [0.0, 0.9, 0.99]
     for s in momentum.values():
-        # along the floor the factor per update is about 1 - eta h / (1 - beta) (the book's first-order
-        # argument, h = 1e-4 to 5 digits) and the distance measured follows start * factor^t
-        assert s["rate"] == pytest.approx(1 - 0.0199 * 1e-4 / (1 - s["beta"]), abs=1e-6)
+        # along the floor the factor per update is about 1 - eta lambda / (1 - beta) (the book's
+        # first-order argument, lambda = 1e-4 to 5 digits; 2% off at beta = 0.99), and the distance
+        # measured follows start * factor^t
+        assert 1 - s["rate"] == pytest.approx(0.0199 * 1e-4 / (1 - s["beta"]), rel=0.03)
         assert s["distance"] == pytest.approx(s["predicted"], rel=0.05)
         # across the valley: 1 - eta h for gradient descent, sqrt(beta) once the roots are complex
         across = abs(1 - 0.0199 * 100) if s["beta"] == 0 else s["beta"] ** 0.5
@@ -302,7 +303,8 @@ def test_rmsprop_stalls_at_eta_over_root_two_and_adam_keeps_jumping_out_without_
     # RMSProp: every one of the last 5,000 iterates eta / sqrt(2) from the minimum, at +-(eta/2)(1, -1)
     assert np.abs(distance["RMSProp"][last] - 0.1 / np.sqrt(2)).max() < 1e-4
     assert np.abs(np.abs(paths["RMSProp"][-1]) - 0.05).max() < 1e-4
-    # Adam: most of the time far closer than RMSProp, but it jumps out again (about 0.035 in the book: 0.034 and 0.036 on two kernels)
+    # Adam: most of the time far closer than RMSProp, but it jumps out again (the book: about 0.035;
+    # 0.034 and 0.036 after 100,000 updates on two CPU kernel settings)
     assert np.median(distance["Adam"][last]) < 1e-5
     assert 0.01 < distance["Adam"][last].max() < 0.1
     # with the decay both end at the minimum: far below RMSProp's stall here (3e-8 and less), below
