@@ -1,4 +1,4 @@
-r"""Batch normalization from scratch, with the same numbers as ``torch.nn.BatchNorm1d``.
+r"""Batch normalization from scratch, with the same numbers as ``torch.nn.BatchNorm1d`` and ``BatchNorm2d``.
 
 For each channel $c$, training mode normalizes with the statistics of the current batch,
 
@@ -9,8 +9,10 @@ $$
 y_{k,c} = \gamma_c\,\tilde x_{k,c} + \beta_c,
 $$
 
-where $k$ runs over the $n$ values of channel $c$ in the batch (every example, and every position
-for an input of shape ``(N, C, L)``). Because $\mu$ and $\sigma$ depend on the whole batch, the
+where $k$ runs over the $n$ values of channel $c$ in the batch: every example, and every position
+for an input of shape ``(N, C, L)`` (a sequence) or ``(N, C, H, W)`` (an image, the output of a
+convolutional layer, where $n = N H W$: one mean and one variance per channel, shared by all
+positions, as the convolution shares its filter). Because $\mu$ and $\sigma$ depend on the whole batch, the
 output for one example depends on the other examples of its batch, and so does its gradient.
 
 At test time there may be a single example, so the batch statistics are replaced by moving averages
@@ -22,8 +24,7 @@ $$
 $$
 
 Note the two variances: the normalization uses the biased $\sigma^2$ (divide by $n$); the running
-estimate takes the unbiased one (divide by $n-1$). That is what PyTorch does, and the tests check
-it.
+estimate takes the unbiased one (divide by $n-1$). That is what PyTorch does.
 """
 
 from __future__ import annotations
@@ -37,9 +38,11 @@ from mlnotes import _checks
 
 
 class BatchNorm(nn.Module):
-    r"""Batch normalization over the channel dimension 1 of ``(N, C)`` or ``(N, C, L)`` inputs.
+    r"""Batch normalization per channel (dimension 1) of ``(N, C)``, ``(N, C, L)`` or ``(N, C, H, W)``.
 
-    The parameters and buffers have the names and shapes of ``torch.nn.BatchNorm1d`` (``weight``
+    One module covers ``torch.nn.BatchNorm1d`` (2-D and 3-D inputs) and ``BatchNorm2d`` (4-D): the
+    statistics of a channel are taken over every dimension but dimension 1. The parameters and
+    buffers have the names and shapes of PyTorch's (``weight``
     $=\boldsymbol\gamma$, starting at 1; ``bias`` $=\boldsymbol\beta$, starting at 0;
     ``running_mean``, ``running_var``, ``num_batches_tracked``), so state dicts load across.
 
@@ -53,8 +56,8 @@ class BatchNorm(nn.Module):
             mode also uses the batch statistics.
 
     Raises:
-        ValueError: bad arguments; at call time, an input that is not ``(N, C)`` or ``(N, C, L)``
-            with the right $C$, or (in training mode) only one value per channel.
+        ValueError: bad arguments; at call time, an input that is not ``(N, C)``, ``(N, C, L)`` or
+            ``(N, C, H, W)`` with the right $C$, or (in training mode) only one value per channel.
 
     Examples:
         >>> bn = BatchNorm(2)
@@ -112,8 +115,10 @@ class BatchNorm(nn.Module):
 
     def _check_input(self, x: object) -> Tensor:
         x = _checks.floating_tensor("input", x)
-        if x.dim() not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {x.dim()}D input)")
+        if x.dim() not in (2, 3, 4):
+            raise ValueError(
+                f"expected 2D, 3D or 4D input (got {x.dim()}D input): (N, C), (N, C, L) or (N, C, H, W)"
+            )
         if x.shape[1] != self.num_features:
             raise ValueError(
                 f"expected {self.num_features} channels in dimension 1, got input of shape {tuple(x.shape)}"

@@ -1,4 +1,5 @@
-"""mlnotes.BatchNorm against torch.nn.BatchNorm1d: outputs, gradients, running statistics, eval mode."""
+"""mlnotes.BatchNorm against torch.nn.BatchNorm1d and BatchNorm2d: outputs, gradients, running statistics,
+eval mode."""
 
 import numpy as np
 import pytest
@@ -10,9 +11,10 @@ from mlnotes.batchnorm import BatchNorm
 F64 = torch.float64
 
 
-def pair(num_features, **kwargs):
+def pair(num_features, dims=2, **kwargs):
+    """Ours and PyTorch's for inputs of ``dims`` dimensions: BatchNorm1d for 2 and 3, BatchNorm2d for 4."""
     ours = BatchNorm(num_features, **kwargs).double()
-    theirs = nn.BatchNorm1d(num_features, **kwargs).double()
+    theirs = (nn.BatchNorm2d if dims == 4 else nn.BatchNorm1d)(num_features, **kwargs).double()
     return ours, theirs
 
 
@@ -41,7 +43,16 @@ def train_side_by_side(ours, theirs, shapes, seed=0, lr=0.1):
             assert ours.num_batches_tracked.item() == theirs.num_batches_tracked.item()
 
 
-@pytest.mark.parametrize("shapes", [[(8, 3)] * 4, [(4, 3, 5)] * 3, [(2, 3), (7, 3), (16, 3)]])
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        [(8, 3)] * 4,
+        [(4, 3, 5)] * 3,
+        [(2, 3), (7, 3), (16, 3)],
+        [(4, 3, 5, 6)] * 3,
+        [(1, 3, 2, 2), (5, 3, 4, 1), (2, 3, 7, 3)],  # one image of 2 x 2, then other sizes
+    ],
+)
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -53,7 +64,7 @@ def train_side_by_side(ours, theirs, shapes, seed=0, lr=0.1):
     ],
 )
 def test_training_steps_and_eval_mode_equal_torch(shapes, kwargs):
-    ours, theirs = pair(3, **kwargs)
+    ours, theirs = pair(3, dims=len(shapes[0]), **kwargs)
     train_side_by_side(ours, theirs, shapes)
     ours.eval()
     theirs.eval()
@@ -128,7 +139,7 @@ def test_bad_arguments(kwargs, error, message):
 @pytest.mark.parametrize(
     ("x", "error", "message"),
     [
-        (torch.zeros(4, 3, 2, 2), ValueError, r"expected 2D or 3D input \(got 4D input\)"),
+        (torch.zeros(4, 3, 2, 2, 2), ValueError, r"expected 2D, 3D or 4D input \(got 5D input\)"),
         (torch.zeros(4), ValueError, "got 1D input"),
         (torch.zeros(4, 2), ValueError, "expected 3 channels"),
         (torch.zeros(4, 3, dtype=torch.long), TypeError, "floating-point"),
@@ -154,3 +165,39 @@ def test_numpy_bools_are_accepted_as_torch_accepts_them(affine, track):
 def test_a_flag_that_is_not_a_bool_is_refused_naming_it(name):
     with pytest.raises(TypeError, match=rf"^{name} must be True or False, got 1"):
         BatchNorm(3, **{name: 1})
+
+
+def test_a_convolutional_batch_is_normalized_per_channel_over_examples_and_positions():
+    """By hand: channel c of (N, C, H, W) has mean 0 and biased variance 1 over its N H W values."""
+    x = torch.randn(6, 4, 5, 3, dtype=F64) * torch.tensor([1.0, 3.0, 0.1, 10.0], dtype=F64).view(1, 4, 1, 1)
+    y = BatchNorm(4, eps=1e-12).double()(x + 7)
+    per_channel = y.transpose(0, 1).reshape(4, -1)
+    torch.testing.assert_close(per_channel.mean(dim=1), torch.zeros(4, dtype=F64), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        per_channel.var(dim=1, unbiased=False), torch.ones(4, dtype=F64), rtol=1e-9, atol=0
+    )
+
+
+def test_batchnorm_in_a_convolutional_network_trains_like_torchs():
+    """A conv -> BatchNorm -> ReLU -> conv network, ours against nn.BatchNorm2d, same weights and batches."""
+    torch.manual_seed(0)
+
+    def network(norm):
+        return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), norm(4), nn.ReLU(), nn.Conv2d(4, 1, 1)).double()
+
+    ours, theirs = network(BatchNorm), network(nn.BatchNorm2d)
+    theirs.load_state_dict(ours.state_dict())
+    opts = [torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9) for m in (ours, theirs)]
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(5):
+        x = torch.randn(8, 2, 6, 6, generator=gen, dtype=F64)
+        for model, opt in zip((ours, theirs), opts, strict=True):
+            opt.zero_grad()
+            (model(x) ** 2).mean().backward()
+            opt.step()
+    for (name, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12, msg=name)
+    ours.eval()
+    theirs.eval()
+    x = torch.randn(3, 2, 6, 6, generator=gen, dtype=F64)
+    torch.testing.assert_close(ours(x), theirs(x), rtol=1e-10, atol=1e-12)
