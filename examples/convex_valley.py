@@ -22,11 +22,12 @@ The same valley for momentum (the batch-and-momentum chapter) and for RMSProp an
 adaptive-learning-rate chapter):
 
 - heavy-ball momentum (the lecture's form, mlnotes.optim.Momentum) at the same eta = 0.0199 with
-  beta = 0.9 and 0.99. On a quadratic each eigen-direction of the Hessian, with eigenvalue h, obeys
-  x^{t+1} = (1 + beta - eta h) x^t - beta x^{t-1}; the larger root |z| of z^2 - (1 + beta - eta h) z
-  + beta predicts how fast the distance shrinks, and the script prints that prediction beside the
-  measurement. Along the floor z is about 1 - eta h / (1 - beta): the rate is multiplied by the
-  window 1 / (1 - beta) of the moving average, while across the valley the oscillation decays;
+  beta = 0.9 and 0.99. On a quadratic each eigen-direction of the Hessian, with eigenvalue lambda,
+  obeys u^{t+1} = (1 + beta - eta lambda) u^t - beta u^{t-1}; the larger root |z| of
+  z^2 - (1 + beta - eta lambda) z + beta predicts how fast the distance shrinks, and the script prints
+  that prediction beside the measurement. Along the floor z is about 1 - eta lambda / (1 - beta):
+  the rate is multiplied by the window 1 / (1 - beta) of the moving average, while across the valley
+  the oscillation decays;
 - the lecture's RMSProp and Adam at a constant eta = 0.1: RMSProp divides each step by the size of
   the recent gradients, so near the minimum every coordinate still moves by eta per update and ends
   in a two-cycle between +eta/2 and -eta/2, a distance eta / sqrt(2) from the minimum; Adam gets
@@ -38,7 +39,7 @@ adaptive-learning-rate chapter):
   the minimum marked and each method's final distance to the minimum in the legend, and the loss
   against the update, with Adagrad's largest burst marked;
 - convex_valley_momentum.zh.svg, convex_valley_momentum.en.svg: gradient descent and momentum over
-  the contours, and the distance to the minimum against the update with the predicted rates dashed;
+  the contours, and the distance to the minimum against the update with the predicted rates dotted;
 - convex_valley_adaptive.zh.svg, convex_valley_adaptive.en.svg: RMSProp and Adam with and without
   the decay over the contours, with the neighbourhood of the minimum enlarged, and the distance to
   the minimum against the update with eta / sqrt(2) marked; each in Chinese and in English.
@@ -127,7 +128,6 @@ MOMENTUM = {  # beta = 0 is gradient descent, the first run of METHODS
     r"$\beta=0.9$": (Momentum, {"lr": ETA, "momentum": 0.9}),
     r"$\beta=0.99$": (Momentum, {"lr": ETA, "momentum": 0.99}),
 }
-BETAS = (0.0, 0.9, 0.99)
 MOMENTUM_COLORS = ("tab:red", "tab:orange", "tab:purple")
 
 # RMSProp and Adam at a constant rate, and with a cosine decay to 0 over the run.
@@ -146,7 +146,7 @@ def adaptive_methods(steps: int) -> dict[str, tuple[type, dict[str, object]]]:
 
 ADAPTIVE_STYLE = (("tab:blue", "-"), ("tab:brown", "-"), ("tab:cyan", "--"), ("tab:olive", "--"))
 
-MORE_TEXT = {
+_MOMENTUM_AND_ADAPTIVE_TEXT = {
     "zh": {
         "gd": r"梯度下降，$\eta=0.0199$",
         "momentum": r"动量 {beta}，$\eta=0.0199$",
@@ -178,6 +178,8 @@ MORE_TEXT = {
         "zoom": "near the minimum (enlarged)",
     },
 }
+for _language, _words in _MOMENTUM_AND_ADAPTIVE_TEXT.items():
+    TEXT[_language].update(_words)  # one table of words per language for all three figures
 
 
 def hessian() -> np.ndarray:
@@ -185,13 +187,13 @@ def hessian() -> np.ndarray:
     return np.array([[H1 + C**2 * H2, -C * H2], [-C * H2, H2]])
 
 
-def momentum_rate(eta: float, beta: float, h: float) -> float:
-    """The factor by which heavy-ball momentum shrinks a direction of curvature ``h`` per update.
+def momentum_rate(eta: float, beta: float, lam: float) -> float:
+    """The factor by which heavy-ball momentum shrinks a direction of curvature ``lam`` per update.
 
-    In that direction x^{t+1} = (1 + beta - eta h) x^t - beta x^{t-1}; the factor is the larger
-    modulus of the roots of z^2 - (1 + beta - eta h) z + beta (beta = 0: gradient descent, 1 - eta h).
+    In that direction u^{t+1} = (1 + beta - eta lam) u^t - beta u^{t-1}; the factor is the larger
+    modulus of the roots of z^2 - (1 + beta - eta lam) z + beta (beta = 0: gradient descent, 1 - eta lam).
     """
-    return float(np.abs(np.roots([1.0, -(1.0 + beta - eta * h), beta])).max())
+    return float(np.abs(np.roots([1.0, -(1.0 + beta - eta * lam), beta])).max())
 
 
 def loss(w1, w2):
@@ -313,12 +315,12 @@ def figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, float]], l
 
 def momentum_figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, float]], language: str):
     """Gradient descent and momentum over the contours; their distances with the predicted rates."""
-    text, more = TEXT[language], MORE_TEXT[language]
+    text = TEXT[language]
     fig, (left, right) = new_figure(2, width=4.6, height=4.0)
     contours(left)
     for k, ((key, path), color) in enumerate(zip(paths.items(), MOMENTUM_COLORS, strict=True)):
         s = summary[key]
-        name = more["gd"] if s["beta"] == 0 else more["momentum"].format(beta=key)
+        name = text["gd"] if s["beta"] == 0 else text["momentum"].format(beta=key)
         label = text["end"].format(label=name, distance=scientific(s["distance"]))
         # gradient descent on top of momentum's wider bounce
         left.plot(*thinned(path).T, color=color, lw=0.8, label=label, zorder=3 - k)
@@ -327,10 +329,10 @@ def momentum_figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, f
         right.loglog(t[shown] + 1, distances(path)[shown], color=color, lw=0.9)
         predicted = s["start_distance"] * s["rate"] ** t[shown]
         right.loglog(t[shown] + 1, predicted, color="k", lw=1.0, ls=(0, (1, 2)), zorder=3)
-    right.plot([], [], color="k", lw=1.0, ls=(0, (1, 2)), label=more["predicted"])
+    right.plot([], [], color="k", lw=1.0, ls=(0, (1, 2)), label=text["predicted"])
     marks(left, text)
-    right.set(xlabel=text["t"], ylabel=more["distance"], ylim=(1e-9, 30))
-    right.set_title(more["distances"], fontsize=9)
+    right.set(xlabel=text["t"], ylabel=text["distance"], ylim=(1e-9, 30))
+    right.set_title(text["distances"], fontsize=9)
     fig.legend(loc="outside lower center", ncol=2, fontsize=7.5)
     return fig
 
@@ -338,13 +340,13 @@ def momentum_figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, f
 def adaptive_figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, float]], language: str):
     """RMSProp and Adam, constant and decayed, over the contours (the minimum enlarged in an inset),
     and their distances to the minimum with eta / sqrt(2) marked."""
-    text, more = TEXT[language], MORE_TEXT[language]
+    text = TEXT[language]
     fig, (left, right) = new_figure(2, width=4.6, height=4.0)
     contours(left, right=10.0)  # the first steps, eta long in each coordinate, carry w1 past 9
     zoom = left.inset_axes((0.07, 0.57, 0.34, 0.35))
     half = 1.6 * ADAPTIVE_ETA / 2
     for (key, path), (color, ls) in zip(paths.items(), ADAPTIVE_STYLE, strict=True):
-        label = text["end"].format(label=more["adaptive"][key], distance=scientific(summary[key]["distance"]))
+        label = text["end"].format(label=text["adaptive"][key], distance=scientific(summary[key]["distance"]))
         decayed = ls != "-"  # the decayed runs thinner and below the constant-rate ones
         left.plot(
             *thinned(path).T, color=color, lw=0.6 if decayed else 0.8, ls=ls, label=label, zorder=2 - decayed
@@ -363,7 +365,7 @@ def adaptive_figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, f
         )
     zoom.plot([0], [0], "k*", ms=6)
     zoom.set(xlim=(-half, half), ylim=(-half, half), aspect="equal")
-    zoom.set_title(more["zoom"], fontsize=7, pad=2)
+    zoom.set_title(text["zoom"], fontsize=7, pad=2)
     zoom.set(xticks=(-0.05, 0, 0.05), yticks=(-0.05, 0, 0.05))
     zoom.tick_params(labelsize=6)
     marks(left, text)
@@ -371,10 +373,10 @@ def adaptive_figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, f
     jitter = ADAPTIVE_ETA / np.sqrt(2)
     right.axhline(jitter, color="0.3", lw=0.7, ls=":")
     right.annotate(
-        more["jitter"], (1.5, jitter), xytext=(0, 3), textcoords="offset points", fontsize=8, va="bottom"
+        text["jitter"], (1.5, jitter), xytext=(0, 3), textcoords="offset points", fontsize=8, va="bottom"
     )
-    right.set(xlabel=text["t"], ylabel=more["distance"], ylim=(1e-32, 30))
-    right.set_title(more["distances"], fontsize=9)
+    right.set(xlabel=text["t"], ylabel=text["distance"], ylim=(1e-32, 30))
+    right.set_title(text["distances"], fontsize=9)
     fig.legend(loc="outside lower center", ncol=2, fontsize=7.5)
     return fig
 
@@ -407,7 +409,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     (h_min, h_max), vectors = np.linalg.eigh(hessian())
     start = float(abs(vectors[:, 0] @ START))  # how far the start is along the floor's eigenvector
     momentum_paths, momentum_summary = {}, {}
-    for label, beta in zip((r"$\beta=0$", *MOMENTUM), BETAS, strict=True):
+    for label, (_, settings) in {r"$\beta=0$": (GradientDescent, {}), **MOMENTUM}.items():
+        beta = settings.get("momentum", 0.0)
         path = momentum_paths[label] = every_path[r"$\eta=0.0199$" if beta == 0 else label]
         rate = momentum_rate(ETA, beta, h_min)
         momentum_summary[label] = s = {

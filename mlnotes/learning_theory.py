@@ -241,9 +241,7 @@ class ThresholdProblem:
         rank = np.empty(hypotheses, dtype=np.int64)
         rank[order] = np.arange(hypotheses)
         bad, start = 0, 0
-        chunk = max(
-            1, 20_000_000 // (n * hypotheses)
-        )  # the draws of the direct simulation, in the same order
+        chunk = max(1, 2_000_000 // per_set)  # training sets per round: about 2e6 numbers each (fastest here)
         while start < trials:
             count = min(chunk, trials - start)
             start += count
