@@ -17,6 +17,7 @@ better?
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -27,9 +28,8 @@ from torch import nn
 
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.data import load_digits
-from mlnotes.optim import GradientDescent
 from mlnotes.plotting import new_figure, save_figures
-from mlnotes.training import TrainingDiverged, evaluate, train
+from mlnotes.training import evaluate
 
 LEARNING_RATES = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 EVAL_SEEDS, SELECTION_SEEDS = 5, 2
@@ -40,23 +40,94 @@ def model(seed: int) -> nn.Module:
     return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def run(data, batch_size, lr, epochs, seed, device):
-    """Train one network; returns its (training, validation, test) accuracy, zeros if it diverged."""
-    net = model(seed)
-    try:
-        train(
-            net,
-            GradientDescent(net.parameters(), lr=lr),
-            data.train,
-            epochs=epochs,
-            batch_size=batch_size,
-            device=device,
-            seed=seed,
-            progress=False,
-        )
-    except TrainingDiverged:
-        return 0.0, 0.0, 0.0
-    return tuple(evaluate(net, split, device=device)[1] for split in (data.train, data.val, data.test))
+def outer_sum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``a[r].T @ b[r]`` for every run ``r`` (shapes (R, B, m) and (R, B, k) to (R, m, k)); for a few
+    examples per batch as a sum of outer products, which is faster there than a batched product."""
+    if a.shape[1] <= 8:
+        return (a.unsqueeze(3) * b.unsqueeze(2)).sum(1)
+    return torch.bmm(a.transpose(1, 2), b)
+
+
+def side_by_side(
+    data, batch_size: int, runs: Sequence[tuple[float, int]], epochs: int, device: torch.device
+) -> list[nn.Module | None]:
+    """Train one network per ``(learning rate, seed)`` in ``runs``, all at once; the trained networks,
+    ``None`` for a run that diverged.
+
+    Run ``k`` is the run ``train(model(seed), GradientDescent(net.parameters(), lr=lr), data.train,
+    epochs=epochs, batch_size=batch_size, seed=seed)`` makes: the same initial weights, the same
+    batches (one permutation per epoch from a generator seeded by ``seed``, the last batch of an
+    epoch possibly smaller) and the same update w <- w - lr g. The runs' weights are stacked along a
+    first dimension, so one batched matrix product per layer (``torch.baddbmm``) serves every run,
+    and the gradient is written out instead of recorded by autograd: the cross-entropy's gradient
+    with respect to the logits is softmax - one-hot (see the classification-loss chapter), and the
+    chain rule carries it back through the two layers. With many small updates this is several
+    times faster than training the runs one after another.
+    A run whose logits become NaN or inf, or whose weights do, has diverged (``train`` raises
+    ``TrainingDiverged``); its NaNs stay in its own slice of the stack and do not reach the others.
+    """
+    nets = [model(seed) for _, seed in runs]
+    first, second = [[net[i] for net in nets] for i in (0, 2)]
+    weights = [
+        torch.stack([layer.weight.detach() for layer in first]),  # (R, 128, 64)
+        torch.stack([layer.bias.detach() for layer in first]).unsqueeze(1),  # (R, 1, 128)
+        torch.stack([layer.weight.detach() for layer in second]),  # (R, 10, 128)
+        torch.stack([layer.bias.detach() for layer in second]).unsqueeze(1),  # (R, 1, 10)
+    ]
+    weights = [w.to(device) for w in weights]
+    w1, b1, w2, b2 = weights
+    rates = torch.tensor([lr for lr, _ in runs], dtype=torch.float32, device=device).view(-1, 1, 1)
+    finite = torch.ones(len(runs), dtype=torch.bool, device=device)
+    generators = [torch.Generator().manual_seed(seed) for _, seed in runs]
+    x, y = data.train.x.to(device), data.train.y.to(device)
+    n = len(x)
+    bounds = [*range(0, n, batch_size), n]
+    for _ in range(epochs):
+        orders = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
+        for start, stop in itertools.pairwise(bounds):
+            index = orders[:, start:stop]  # (R, B): each run's own batch
+            inputs, targets = x[index], y[index]
+            pre = torch.baddbmm(b1, inputs, w1.transpose(1, 2))
+            hidden = pre.clamp_min(0)
+            logits = torch.baddbmm(b2, hidden, w2.transpose(1, 2))
+            finite &= torch.isfinite(logits).flatten(1).all(1)
+            # the mean cross-entropy's gradient with respect to the logits: (softmax - one-hot) / B
+            delta = torch.softmax(logits, dim=2)
+            delta.scatter_add_(2, targets.unsqueeze(2), torch.full_like(delta[..., :1], -1.0))
+            delta /= stop - start
+            back = torch.bmm(delta, w2) * (pre > 0)  # through the second layer and the ReLU
+            grads = (
+                outer_sum(back, inputs),
+                back.sum(1, keepdim=True),
+                outer_sum(delta, hidden),
+                delta.sum(1, keepdim=True),
+            )
+            for w, g in zip(weights, grads, strict=True):
+                w.addcmul_(g, rates, value=-1)
+    for w in weights:  # a run stays finite only if its weights do
+        finite &= torch.isfinite(w).flatten(1).all(1)
+    trained = []
+    for k, net in enumerate(nets):
+        if not bool(finite[k]):
+            trained.append(None)
+            continue
+        with torch.no_grad():
+            net[0].weight.copy_(w1[k])
+            net[0].bias.copy_(b1[k, 0])
+            net[2].weight.copy_(w2[k])
+            net[2].bias.copy_(b2[k, 0])
+        trained.append(net.to(device))
+    return trained
+
+
+def accuracies(data, batch_size, runs, epochs, device) -> list[tuple[float, float, float]]:
+    """The (training, validation, test) accuracy of every run of ``side_by_side``, zeros if it diverged."""
+    return [
+        (0.0, 0.0, 0.0)
+        if net is None
+        else tuple(evaluate(net, split, device=device)[1] for split in (data.train, data.val, data.test))
+        for net in side_by_side(data, batch_size, runs, epochs, device)
+    ]
 
 
 TEXT = {
@@ -165,13 +236,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     test_acc = np.zeros_like(train_acc)
     chosen, scores = {}, {}
     for i, size in enumerate(sizes):
-        scores[size] = {
-            lr: float(np.mean([run(data, size, lr, epochs, s, args.device)[1] for s in selection_seeds]))
-            for lr in rates
-        }
+        grid = [(lr, s) for lr in rates for s in selection_seeds]
+        validation = dict(zip(grid, accuracies(data, size, grid, epochs, args.device), strict=True))
+        scores[size] = {lr: float(np.mean([validation[lr, s][1] for s in selection_seeds])) for lr in rates}
         lr = chosen[size] = max(rates, key=lambda r: scores[size][r])  # a tie goes to the smaller rate
-        for j, seed in enumerate(seeds):
-            train_acc[i, j], _, test_acc[i, j] = run(data, size, lr, epochs, seed, args.device)
+        measured = accuracies(data, size, [(lr, seed) for seed in seeds], epochs, args.device)
+        for j, (train_accuracy, _, test_accuracy) in enumerate(measured):
+            train_acc[i, j], test_acc[i, j] = train_accuracy, test_accuracy
         grid = ", ".join(f"{r}: {v:.4f}" for r, v in scores[size].items())
         each = " ".join(f"{a:.4f}/{t:.4f}" for a, t in zip(train_acc[i], test_acc[i], strict=True))
         print(f"B={size:>5} validation accuracy by rate (selection seeds) {grid}")

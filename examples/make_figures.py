@@ -1,15 +1,27 @@
-"""Regenerate every figure of the book by running each example script in turn.
+"""Regenerate every figure of the book by running each example script.
 
 ``python examples/make_figures.py`` rewrites the figures under ``docs/figures`` (full mode, the
 device chosen by ``--device``, default ``auto``). The flags are the ones every example takes and are
-passed on to each script unchanged; a progress bar counts the scripts.
+passed on to each script unchanged. ``--jobs N`` runs N scripts at a time, each in its own process
+on one thread (unless ``OMP_NUM_THREADS`` says otherwise), so that the figures do not depend on how
+many cores the machine has; the default is one job per core the process may use (per
+``OMP_NUM_THREADS`` cores where that is set). ``--jobs 1`` runs
+the scripts one after another in this process, on the threads the environment gives it. A progress
+bar counts the scripts; each script's output is printed in one piece when it finishes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
+import multiprocessing
+import os
+import re
+import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from types import ModuleType
 
@@ -18,6 +30,21 @@ from tqdm import tqdm
 from mlnotes.cli import example_parser, parse_example_args
 
 HERE = Path(__file__).resolve().parent
+
+# Started first, longest first, when scripts run side by side, so that no long one starts last
+# (here, on one thread each, these take from about 2 minutes down to 30 s; the rest take less).
+LONGEST = (
+    "convex_valley",
+    "sharp_flat",
+    "schedules",
+    "batchnorm_training",
+    "minimum_ratio",
+    "hessian_spectrum",
+    "bad_training_sets",
+    "batch_size_accuracy",
+)
+
+_PROGRESS = re.compile(r"\d+%\|")  # a progress bar's frame, as tqdm draws it
 
 
 def example_scripts() -> list[Path]:
@@ -34,21 +61,86 @@ def load(path: Path) -> ModuleType:
     return module
 
 
+def _one_thread() -> None:
+    """A worker's start: one thread for PyTorch and for NumPy's BLAS, unless OMP_NUM_THREADS is set."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = _threads_per_job()
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+
+
+def _run_captured(path: Path, argv: list[str]) -> tuple[object, str, float]:
+    """Run one script in a worker; its result, its printed output and its seconds."""
+    out, err = io.StringIO(), io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        result = load(path).main(argv)
+    # keep what the script said on stderr (warnings), not the frames of its progress bars
+    lines = [line.split("\r")[-1] for line in err.getvalue().split("\n")]
+    said = [line for line in lines if line.strip() and not _PROGRESS.search(line)]
+    return result, out.getvalue() + "".join(f"{line}\n" for line in said), time.perf_counter() - start
+
+
+def _threads_per_job() -> int:
+    return int(os.environ.get("OMP_NUM_THREADS") or 1)
+
+
+def jobs_default() -> int:
+    """One job per core this process may use, each of ``OMP_NUM_THREADS`` threads (1 if unset): more
+    threads than cores slow OpenMP down many times over."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, cores // _threads_per_job())
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     parser = example_parser(__doc__.splitlines()[0])
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="scripts run at a time, each in its own process (default: one per core; 1: in this process)",
+    )
     args = parse_example_args(parser, argv)  # every flag checked once, before the first script runs
+    jobs = jobs_default() if args.jobs is None else args.jobs
+    if jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {jobs}")
     forwarded = ["--out", str(args.out), "--device", args.device.type, "--seed", str(args.seed)]
     if args.quick:
         forwarded.append("--quick")
-    results = {}
     scripts = example_scripts()
-    with tqdm(scripts, unit="script") as bar:
-        for path in bar:
-            bar.set_description(path.stem)
-            start = time.perf_counter()
-            results[path.stem] = load(path).main(forwarded)
-            bar.write(f"{path.stem}: {time.perf_counter() - start:.1f} s")
-    return results
+    results: dict[str, object] = {}
+    if jobs == 1:
+        with tqdm(scripts, unit="script") as bar:
+            for path in bar:
+                bar.set_description(path.stem)
+                start = time.perf_counter()
+                results[path.stem] = load(path).main(forwarded)
+                bar.write(f"{path.stem}: {time.perf_counter() - start:.1f} s")
+        return results
+    first = [p for name in LONGEST for p in scripts if p.stem == name]
+    first += [p for p in scripts if p not in first]
+    context = multiprocessing.get_context("spawn")  # no forked copy of a parent's threads or CUDA state
+    if str(HERE) not in sys.path:  # the workers import this module by name: from this folder, also
+        sys.path.insert(0, str(HERE))  # when it was loaded from its path (the workers get sys.path)
+    with (
+        ProcessPoolExecutor(min(jobs, len(scripts)), mp_context=context, initializer=_one_thread) as pool,
+        tqdm(total=len(scripts), unit="script") as bar,
+    ):
+        running = {pool.submit(_run_captured, path, forwarded): path for path in first}
+        for done in as_completed(running):
+            path = running[done]
+            try:
+                result, printed, seconds = done.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                bar.write(f"--- {path.stem} failed; the scripts not yet started are cancelled")
+                raise
+            results[path.stem] = result
+            bar.write(f"--- {path.stem}: {seconds:.1f} s\n{printed.rstrip()}")
+            bar.update()
+    return {stem: results[stem] for stem in sorted(results)}
 
 
 if __name__ == "__main__":

@@ -5,10 +5,16 @@ y = sin 2x + noise (standard deviation 0.1), each from its own random initializa
 that drive the gradient norm down as far as they can:
 
 1. Adam (learning rate 0.01), full batch;
-2. L-BFGS with a strong Wolfe line search on the loss (torch.optim.LBFGS);
+2. L-BFGS on the loss (the last 100 curvature pairs, a backtracking line search);
 3. Levenberg-Marquardt on ||grad L||^2 / 2 with the exact Hessian: the step
    d = -(H^2 + mu I)^-1 H g is Newton's method for grad L = 0 when mu is small. It is attracted by
    any critical point, saddle points included.
+
+The networks are trained side by side: row k of one (networks, 61) tensor holds network k's
+parameters, and torch.func.vmap computes every row's loss, gradient and Hessian in one call. Each
+phase treats every row as its own problem (its own Adam moments, its own L-BFGS pairs and line
+search, its own damping mu), so a network's path is the one it would take alone, and the run takes
+well under a minute instead of minutes.
 
 Adam alone stalls around ||g|| ~ 1e-3 here. Points that end with ||g|| below 1e-4 count as critical.
 At each, the exact Hessian (mlnotes.hessian) is diagonalized, and its eigenvalues are sorted with an
@@ -25,13 +31,13 @@ nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils import vector_to_parameters
-from tqdm import tqdm
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.derivatives import ModuleLoss, gradient, hessian
@@ -87,51 +93,158 @@ def network(seed: int) -> nn.Module:
     ).double()
 
 
-def train_to_critical_point(seed: int, x, y, adam_steps: int, lbfgs_steps: int, lm_steps: int) -> nn.Module:
-    net = network(seed)
-    opt = torch.optim.Adam(net.parameters(), lr=0.01)
-    for _ in range(adam_steps):
-        opt.zero_grad()
-        nn.functional.mse_loss(net(x), y).backward()
-        opt.step()
-    params = list(net.parameters())
-    lbfgs = torch.optim.LBFGS(
-        params,
-        lr=1.0,
-        max_iter=lbfgs_steps,
-        max_eval=2 * lbfgs_steps,
-        history_size=100,
-        tolerance_grad=1e-12,
-        tolerance_change=0.0,
-        line_search_fn="strong_wolfe",
-    )
+def loss_of(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The mean squared error of ``network(...)`` with its 61 parameters set to ``theta``, for every
+    row of ``theta`` (shape (..., 61), in the order of ``network(...).parameters()``: each layer's
+    weight, then its bias)."""
+    w, lead = WIDTH, theta.shape[:-1]
+    w1, b1 = theta[..., :w].reshape(*lead, w, 1), theta[..., None, w : 2 * w]
+    w2 = theta[..., 2 * w : 2 * w + w * w].reshape(*lead, w, w)
+    b2 = theta[..., None, 2 * w + w * w : 3 * w + w * w]
+    w3, b3 = theta[..., 3 * w + w * w : 4 * w + w * w].reshape(*lead, 1, w), theta[..., None, 4 * w + w * w :]
+    hidden = torch.tanh(torch.tanh(x @ w1.transpose(-1, -2) + b1) @ w2.transpose(-1, -2) + b2)
+    return torch.mean((hidden @ w3.transpose(-1, -2) + b3 - y) ** 2, dim=(-2, -1))
 
-    def closure() -> torch.Tensor:
-        lbfgs.zero_grad()
-        value = nn.functional.mse_loss(net(x), y)
-        value.backward()
-        return value
 
-    lbfgs.step(closure)
-    loss = ModuleLoss(net, nn.MSELoss(), x, y)
-    theta = loss.theta
-    g, mu = gradient(loss, theta), 1e-6
-    for _ in range(lm_steps):
-        norm = float(torch.linalg.vector_norm(g))
-        if norm < 1e-13:
+class Networks:
+    """All the networks at once: row ``k`` of a (networks, 61) tensor is network ``k``'s parameters.
+
+    One batched forward pass gives every row's loss, and autograd every row's gradient (a row's
+    loss depends on that row only); ``torch.func.vmap`` gives every row's Hessian. A row's numbers
+    are those of its own network alone (``mlnotes.derivatives`` gives the same ones per network).
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor):
+        self.x, self.y = x, y
+        self.hessian = torch.func.vmap(torch.func.hessian(functools.partial(loss_of, x=x, y=y)))
+
+    def loss(self, theta: torch.Tensor) -> torch.Tensor:
+        return loss_of(theta, self.x, self.y)
+
+    def loss_and_gradient(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.enable_grad():
+            theta = theta.detach().requires_grad_()
+            value = self.loss(theta)
+            (grad,) = torch.autograd.grad(value.sum(), theta)
+        return grad, value.detach()
+
+    def gradient(self, theta: torch.Tensor) -> torch.Tensor:
+        return self.loss_and_gradient(theta)[0]
+
+
+def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return (a * b).sum(1)
+
+
+def lbfgs(nets: Networks, theta: torch.Tensor, iterations: int, history: int = 100) -> torch.Tensor:
+    """L-BFGS on every row's loss at once, each row with its own curvature pairs and its own
+    backtracking line search (Armijo's condition, halving the step); returns the final rows.
+
+    The direction is the two-loop recursion of Nocedal & Wright (2006, Algorithm 7.4) over the last
+    ``history`` pairs, scaled by s.y / y.y of the newest pair. A pair with s.y <= 0 is not kept (the
+    row's slot holds zeros, which the recursion passes over), and a row whose line search fails, or
+    whose gradient is below 1e-13, stays where it is.
+    """
+    grad, value = nets.loss_and_gradient(theta)
+    pairs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    scale = torch.ones_like(value)
+    for _ in range(iterations):
+        q, alphas = grad.clone(), []
+        for s, y, rho in reversed(pairs):
+            alpha = rho * dot(s, q)
+            q -= alpha[:, None] * y
+            alphas.append(alpha)
+        z = scale[:, None] * q
+        for (s, y, rho), alpha in zip(pairs, reversed(alphas), strict=True):
+            z += s * (alpha - rho * dot(y, z))[:, None]
+        direction = -z
+        slope = dot(grad, direction)
+        downhill = slope < 0
+        direction = torch.where(downhill[:, None], direction, -grad)  # else steepest descent
+        slope = torch.where(downhill, slope, -dot(grad, grad))
+        moving = torch.linalg.vector_norm(grad, dim=1) >= 1e-13
+        if not bool(moving.any()):
             break
-        lam, q = torch.linalg.eigh(hessian(loss, theta))
-        for _ in range(60):
-            d = -q @ ((lam / (lam**2 + mu)) * (q.T @ g))
-            g_new = gradient(loss, theta + d)
-            if float(torch.linalg.vector_norm(g_new)) < norm:
-                theta, g, mu = theta + d, g_new, max(mu / 3, 1e-15)
+        step = torch.ones_like(value)
+        if not pairs:  # the first step, as torch.optim.LBFGS takes it: at most 1 / ||g||_1
+            step = torch.clamp(1.0 / grad.abs().sum(1), max=1.0)
+        new_theta, new_grad, new_value = theta.clone(), grad.clone(), value.clone()
+        searching = moving.clone()
+        for _ in range(40):
+            trial = theta + step[:, None] * direction
+            trial_grad, trial_value = nets.loss_and_gradient(trial)
+            ok = searching & (trial_value <= value + 1e-4 * step * slope) & torch.isfinite(trial_value)
+            new_theta[ok], new_grad[ok], new_value[ok] = trial[ok], trial_grad[ok], trial_value[ok]
+            searching &= ~ok
+            if not bool(searching.any()):
                 break
-            mu *= 4
-        else:
+            step = torch.where(searching, step / 2, step)
+        s, y = new_theta - theta, new_grad - grad
+        sy = dot(s, y)
+        keep = sy > 1e-300
+        pairs.append(
+            (
+                torch.where(keep[:, None], s, 0.0),
+                torch.where(keep[:, None], y, 0.0),
+                torch.where(keep, 1.0 / torch.where(keep, sy, 1.0), 0.0),
+            )
+        )
+        pairs = pairs[-history:]
+        scale = torch.where(keep, sy / torch.where(keep, dot(y, y), 1.0), scale)
+        theta, grad, value = new_theta, new_grad, new_value
+    return theta
+
+
+def levenberg_marquardt(nets: Networks, theta: torch.Tensor, steps: int) -> torch.Tensor:
+    """Levenberg-Marquardt on ||grad L||^2 / 2 for every row: d = -(H^2 + mu I)^-1 H g with the exact
+    Hessian, mu divided by 3 after a step that lowers ||g|| and multiplied by 4 (up to 60 times)
+    until one does; a row that finds no such step, or whose ||g|| is below 1e-13, stops."""
+    grad = nets.gradient(theta)
+    mu = torch.full_like(theta[:, 0], 1e-6)
+    active = torch.ones_like(mu, dtype=torch.bool)
+    for _ in range(steps):
+        norm = torch.linalg.vector_norm(grad, dim=1)
+        active &= norm >= 1e-13
+        if not bool(active.any()):
             break
-    vector_to_parameters(theta, net.parameters())
-    return net
+        rows = active.nonzero()[:, 0]  # the Hessian, the costly part, only where a row still moves
+        lam, q = torch.linalg.eigh(nets.hessian(theta[rows]))
+        lam = torch.zeros_like(theta).index_put((rows,), lam)
+        q = torch.eye(theta.shape[1], dtype=theta.dtype).repeat(len(theta), 1, 1).index_put((rows,), q)
+        waiting = active.clone()
+        for _ in range(60):
+            coefficients = (lam / (lam**2 + mu[:, None])) * (q.transpose(1, 2) @ grad[:, :, None])[..., 0]
+            trial = theta - (q @ coefficients[:, :, None])[..., 0]
+            trial_grad = nets.gradient(trial)
+            ok = waiting & (torch.linalg.vector_norm(trial_grad, dim=1) < norm)
+            theta, grad = torch.where(ok[:, None], trial, theta), torch.where(ok[:, None], trial_grad, grad)
+            mu = torch.where(ok, torch.clamp(mu / 3, min=1e-15), mu)
+            waiting &= ~ok
+            if not bool(waiting.any()):
+                break
+            mu = torch.where(waiting, mu * 4, mu)
+        active &= ~waiting
+    return theta
+
+
+def train_to_critical_points(
+    seeds: Sequence[int], x, y, adam_steps: int, lbfgs_steps: int, lm_steps: int
+) -> list[nn.Module]:
+    """Every seed's network after the three phases, all networks trained side by side."""
+    nets = Networks(x, y)
+    theta = torch.stack([parameters_to_vector(network(seed).parameters()).detach() for seed in seeds])
+    adam = torch.optim.Adam([theta], lr=0.01)  # elementwise: each row's Adam is its network's own
+    for _ in range(adam_steps):
+        theta.grad = nets.gradient(theta)
+        adam.step()
+    theta = lbfgs(nets, theta.detach(), lbfgs_steps)
+    theta = levenberg_marquardt(nets, theta, lm_steps)
+    trained = []
+    for seed, row in zip(seeds, theta, strict=True):
+        net = network(seed)
+        vector_to_parameters(row, net.parameters())
+        trained.append(net)
+    return trained
 
 
 def analyze(net: nn.Module, x, y) -> dict[str, float]:
@@ -224,8 +337,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     print(f"critical: ||g|| < {CRITICAL:g}; eigenvalues with |lambda| <= {ZERO_TOL:g} count as zero")
     print("(small float64 networks: the CPU is used; --device is not)")
     points, stalled = [], []
-    for k in tqdm(range(nets), unit="network", leave=False):
-        result = analyze(train_to_critical_point(args.seed + 1000 * k, x, y, adam, lbfgs, lm), x, y)
+    seeds = [args.seed + 1000 * k for k in range(nets)]
+    for net in train_to_critical_points(seeds, x, y, adam, lbfgs, lm):
+        result = analyze(net, x, y)
         (points if result["gradient_norm"] < CRITICAL else stalled).append(result)
     minima = sum(p["negative"] == 0 for p in points)
     print(f"reached ||g|| < {CRITICAL:g}: {len(points)} of {nets} (the others are left out)")

@@ -12,7 +12,7 @@ solutions fit the training data equally well. Then:
   Gaussian direction whose every row (one neuron's incoming weights) is rescaled to the norm of the
   same row of the solution, biases left at zero, so that the scale of the network does not decide
   how sharp a minimum looks;
-- two sharpness numbers: the largest eigenvalue of the Hessian of the training loss (power iteration
+- two sharpness numbers: the largest eigenvalue of the Hessian of the training loss (the Lanczos method,
   with Hessian-vector products, float64), and the mean rise of the training loss at distance 0.5
   along the filter-normalized directions.
 
@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mlnotes.cli import example_parser, parse_example_args
+from mlnotes.curvature import lanczos
 from mlnotes.data import load_digits
 from mlnotes.derivatives import ModuleLoss, hvp
 from mlnotes.optim import GradientDescent
@@ -136,18 +137,15 @@ def losses_along(net, theta0, direction, ts, split, device):
 
 
 def top_eigenvalue(net, split, device, iterations):
-    """Largest Hessian eigenvalue of the mean training cross-entropy, by power iteration on HVPs."""
+    """Largest Hessian eigenvalue of the mean training cross-entropy (float64), by the Lanczos method
+    on Hessian-vector products (``mlnotes.curvature.lanczos``, at most ``iterations`` products)."""
     net64 = copy.deepcopy(net).double().to(device)
     f = ModuleLoss(net64, F.cross_entropy, split.x.double().to(device), split.y.to(device))
     theta = f.theta
-    v = torch.randn(theta.shape, generator=torch.Generator().manual_seed(0), dtype=theta.dtype).to(device)
-    lam = 0.0
-    for _ in range(iterations):
-        v = v / v.norm()
-        hv = hvp(f, theta, v)
-        lam = float(v @ hv)
-        v = hv
-    return lam
+    result = lanczos(
+        lambda v: hvp(f, theta, v), theta.numel(), max_iter=iterations, tol=1e-8, seed=0, device=theta.device
+    )
+    return float(result.eigenvalues[-1])
 
 
 def compare(data, seed, caps, positions, ts, directions, iterations, device):

@@ -21,10 +21,10 @@ SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
 
 
 def _load_runner():
-    spec = importlib.util.spec_from_file_location("make_figures", EXAMPLES / "make_figures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """``examples/make_figures.py`` imported by its name, as its worker processes import it."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    return importlib.import_module("make_figures")
 
 
 MAKE_FIGURES = _load_runner()
@@ -81,6 +81,25 @@ def quick_run(request, tmp_path_factory):
     with threadpool_limits(limits=THREADS):
         results = MAKE_FIGURES.main(["--quick", "--device", "cpu", "--out", str(out)])
     return out, results
+
+
+def test_make_figures_side_by_side_writes_what_one_after_another_writes(tmp_path, monkeypatch):
+    two = [EXAMPLES / "critical_points.py", EXAMPLES / "momentum.py"]
+    monkeypatch.setattr(MAKE_FIGURES, "example_scripts", lambda: two)
+    outputs = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / jobs
+        with threadpool_limits(limits=1):
+            results = MAKE_FIGURES.main(["--quick", "--device", "cpu", "--jobs", jobs, "--out", str(out)])
+        assert set(results) == {"critical_points", "momentum"}
+        outputs[jobs] = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert outputs["1"] and outputs["1"] == outputs["2"]
+    with pytest.raises(SystemExit):
+        MAKE_FIGURES.main(["--quick", "--jobs", "0", "--out", str(tmp_path / "0")])
+
+
+def test_make_figures_starts_long_scripts_that_exist():
+    assert set(MAKE_FIGURES.LONGEST) <= {p.stem for p in SCRIPTS}
 
 
 def test_every_script_has_the_shared_shape():
@@ -258,6 +277,49 @@ def test_batch_size_accuracy_chooses_the_rate_on_seeds_it_does_not_report(quick_
     for accuracies in (result["train"], result["test"]):
         assert np.shape(accuracies) == (len(result["sizes"]), len(result["seeds"]))
         assert all(0.0 <= a <= 1.0 for row in accuracies for a in row)
+
+
+def test_batch_size_accuracy_trains_its_runs_side_by_side_as_train_would():
+    """The example trains its runs stacked; each must be the run train() with GradientDescent makes:
+    the same weights (to float32 rounding, over stable settings), and a divergence where train()
+    raises TrainingDiverged, without disturbing the runs beside it."""
+    from mlnotes.data import load_digits
+    from mlnotes.optim import GradientDescent
+    from mlnotes.training import TrainingDiverged, train
+
+    script = load(EXAMPLES / "batch_size_accuracy.py")
+    data = load_digits(seed=0)
+    # batch 1 and 4 (the last batch of 4 holds one example: 1077 = 269 * 4 + 1), 64, and the full
+    # batch. Rates at which train() itself is insensitive to rounding: at B = 4 and rate 0.3, say,
+    # noise of 1e-7 on the initial weights moves train()'s own weights by up to 0.37 in two epochs.
+    cases = {
+        1: [(0.03, 5)],
+        4: [(0.1, 0), (0.1, 1), (1e20, 4)],
+        64: [(1.0, 2)],
+        len(data.train): [(0.3, 3)],
+    }
+    for size, runs in cases.items():
+        side = script.side_by_side(data, size, runs, 2, torch.device("cpu"))
+        assert len(side) == len(runs)
+        for (lr, seed), got in zip(runs, side, strict=True):
+            net = script.model(seed)
+            try:
+                train(
+                    net,
+                    GradientDescent(net.parameters(), lr=lr),
+                    data.train,
+                    epochs=2,
+                    batch_size=size,
+                    seed=seed,
+                    progress=False,
+                    device="cpu",
+                )
+            except TrainingDiverged:
+                assert got is None, (size, lr)
+                continue
+            assert got is not None, (size, lr)
+            for p, q in zip(net.parameters(), got.parameters(), strict=True):
+                torch.testing.assert_close(q, p, rtol=0, atol=1e-4)
 
 
 def test_convex_valley_example_shows_the_adagrad_burst_and_the_smooth_decay(quick_run):
@@ -502,21 +564,35 @@ def test_capacity_example_shows_the_trade_off_and_an_optimistic_public_score(qui
     assert r["public_score"] < r["private"]["public"]
 
 
-def test_capacity_example_cross_validation_is_the_mean_over_held_out_folds():
-    """cross_val_score's number, recomputed fold by fold with plain NumPy least squares."""
+def test_capacity_example_errors_are_those_of_scikit_learn_fits_and_cross_val_score():
+    """The example fits by least squares itself; every error it reports is the one scikit-learn's
+    polynomial pipeline and cross_val_score give (degrees 0-8, where the fits are well conditioned)."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.metrics import mean_squared_error
+    from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PolynomialFeatures
+
     capacity = load(EXAMPLES / "capacity_selection.py")
-    rng = np.random.default_rng(3)
-    x, y = capacity.draw(rng, 40)
-    folds = capacity.KFold(n_splits=5, shuffle=True, random_state=3)
-    by_sklearn = -capacity.cross_val_score(
-        capacity.model(3), x, y, cv=folds, scoring="neg_mean_squared_error"
-    ).mean()
-    errors = []
-    for train, held_out in folds.split(x):
-        features = np.vander(x[:, 0], 4, increasing=True)
-        w, *_ = np.linalg.lstsq(features[train], y[train], rcond=None)
-        errors.append(np.mean((features[held_out] @ w - y[held_out]) ** 2))
-    assert abs(by_sklearn - np.mean(errors)) < 1e-10
+    degrees = range(9)
+    for seed in (3, 11):
+        ours = capacity.one_repeat(seed, degrees)
+        rng = np.random.default_rng(seed)
+        sets = [capacity.draw(rng, n) for n in (capacity.N_TRAIN, capacity.N_PUBLIC, capacity.N_PRIVATE)]
+        (x, y), (xp, yp), (xq, yq) = sets
+        folds = KFold(n_splits=capacity.FOLDS, shuffle=True, random_state=seed)
+        for d in degrees:
+            model = make_pipeline(PolynomialFeatures(d), LinearRegression(fit_intercept=False))
+            cv = -cross_val_score(model, x, y, cv=folds, scoring="neg_mean_squared_error").mean()
+            model.fit(x, y)
+            theirs = {
+                "train": mean_squared_error(y, model.predict(x)),
+                "cv": cv,
+                "public": mean_squared_error(yp, model.predict(xp)),
+                "private": mean_squared_error(yq, model.predict(xq)),
+            }
+            for key, value in theirs.items():
+                assert ours[key][d] == pytest.approx(value, rel=1e-9), (seed, d, key)
 
 
 def test_chinese_figures_without_a_cjk_font_stop_with_the_package_to_install(monkeypatch, tmp_path):
@@ -542,6 +618,67 @@ def test_hessian_spectrum_example_training_sharpens_the_top_and_flattens_the_neg
         # relative to the sharpest direction, negative curvature shrinks as the loss falls
         assert abs(end["smallest"][0]) / end["largest"][-1] < abs(start["smallest"][0]) / start["largest"][-1]
         assert end["trace"] > 0
+
+
+class _Quadratics:
+    """Row r: L_r(theta) = theta.A_r.theta / 2 - b_r.theta, in the shape minimum_ratio's phases call."""
+
+    def __init__(self, a, b):
+        self.a, self.b = a, b
+
+    def gradient(self, theta):
+        return (self.a @ theta[:, :, None])[..., 0] - self.b
+
+    def loss_and_gradient(self, theta):
+        g = self.gradient(theta)
+        return g, 0.5 * (theta * (g - self.b)).sum(1)  # theta.A.theta / 2 - b.theta
+
+    def hessian(self, theta):
+        return self.a.expand(len(theta), -1, -1)
+
+
+def _quadratics(signs):
+    gen = torch.Generator().manual_seed(0)
+    q, _ = torch.linalg.qr(torch.randn(len(signs), 6, 6, generator=gen, dtype=torch.float64))
+    spectrum = torch.tensor([1e-2, 0.1, 0.5, 1.0, 3.0, 10.0], dtype=torch.float64)
+    eigenvalues = torch.stack([spectrum * torch.tensor(s, dtype=torch.float64) for s in signs])
+    a = q @ torch.diag_embed(eigenvalues) @ q.transpose(1, 2)
+    b = torch.randn(len(signs), 6, generator=gen, dtype=torch.float64)
+    return _Quadratics(a, b), torch.linalg.solve(a, b)
+
+
+def test_minimum_ratio_side_by_side_networks_are_the_networks_one_by_one():
+    from torch.nn.utils import parameters_to_vector
+
+    from mlnotes.derivatives import ModuleLoss, gradient, hessian
+
+    script = load(EXAMPLES / "minimum_ratio.py")
+    x, y = script.task(0)
+    nets = script.Networks(x, y)
+    seeds = (0, 1000, 7)
+    theta = torch.stack([parameters_to_vector(script.network(s).parameters()).detach() for s in seeds])
+    theta[1] *= 3  # away from an initialization, where tanh saturates
+    grads, values = nets.loss_and_gradient(theta)
+    hessians = nets.hessian(theta)
+    for k, seed in enumerate(seeds):
+        loss = ModuleLoss(script.network(seed), torch.nn.MSELoss(), x, y)
+        torch.testing.assert_close(values[k], loss(theta[k]), rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(grads[k], gradient(loss, theta[k]), rtol=1e-12, atol=1e-14)
+        torch.testing.assert_close(hessians[k], hessian(loss, theta[k]), rtol=1e-10, atol=1e-12)
+
+
+def test_minimum_ratio_lbfgs_finds_each_rows_minimum_and_lm_each_rows_critical_point():
+    script = load(EXAMPLES / "minimum_ratio.py")
+    convex, minimizers = _quadratics([[1] * 6, [1] * 6, [1] * 6])  # condition number 1,000
+    start = torch.zeros(3, 6, dtype=torch.float64)
+    start[2] = minimizers[2]  # a row that starts at its minimum stays there
+    end = script.lbfgs(convex, start, iterations=60)
+    # a line search on loss values stops where their decrease drowns in rounding: about sqrt(eps)
+    torch.testing.assert_close(end, minimizers, rtol=1e-6, atol=1e-9)
+    # Levenberg-Marquardt on ||g||^2 / 2 goes to the critical point whatever its kind: a saddle here
+    saddles, critical = _quadratics([[1, -1, 1, -1, 1, 1], [1] * 6])
+    end = script.levenberg_marquardt(saddles, torch.zeros(2, 6, dtype=torch.float64), steps=20)
+    torch.testing.assert_close(end, critical, rtol=0, atol=1e-8)
 
 
 def test_minimum_ratio_example_sorts_every_eigenvalue_at_small_gradients(quick_run):
