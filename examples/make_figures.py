@@ -7,7 +7,8 @@ on one thread (unless ``OMP_NUM_THREADS`` says otherwise), so that the figures d
 many cores the machine has; the default is one job per core the process may use (per
 ``OMP_NUM_THREADS`` cores where that is set). ``--jobs 1`` runs
 the scripts one after another in this process, on the threads the environment gives it. A progress
-bar counts the scripts; each script's output is printed in one piece when it finishes.
+bar counts the scripts; each script's output is printed in one piece when it finishes. A script
+that plots wall-clock time (``MEASURES_TIME = True``) runs alone after the others, in this process.
 """
 
 from __future__ import annotations
@@ -119,8 +120,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
                 results[path.stem] = load(path).main(forwarded)
                 bar.write(f"{path.stem}: {time.perf_counter() - start:.1f} s")
         return results
+    # a script that plots wall-clock time runs alone afterwards, on this process's threads: beside
+    # another job it would measure the contention
+    timed = [p for p in scripts if getattr(load(p), "MEASURES_TIME", False)]
     first = [p for name in LONGEST for p in scripts if p.stem == name]
-    first += [p for p in scripts if p not in first]
+    first += [p for p in scripts if p not in first and p not in timed]
     context = multiprocessing.get_context("spawn")  # no forked copy of a parent's threads or CUDA state
     if str(HERE) not in sys.path:  # the workers import this module by name: from this folder, also
         sys.path.insert(0, str(HERE))  # when it was loaded from its path (the workers get sys.path)
@@ -139,6 +143,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
                 raise
             results[path.stem] = result
             bar.write(f"--- {path.stem}: {seconds:.1f} s\n{printed.rstrip()}")
+            bar.update()
+        for path in timed:
+            start = time.perf_counter()
+            results[path.stem] = load(path).main(forwarded)
+            bar.write(f"--- {path.stem} (alone): {time.perf_counter() - start:.1f} s")
             bar.update()
     return {stem: results[stem] for stem in sorted(results)}
 
