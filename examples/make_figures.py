@@ -84,6 +84,15 @@ def _run_captured(path: Path, argv: list[str]) -> tuple[object, str, float]:
     return result, out.getvalue() + "".join(f"{line}\n" for line in said), time.perf_counter() - start
 
 
+def _run_here(path: Path, argv: list[str], bar: tqdm) -> object:
+    """Run one script in this process, its output going straight to the terminal; its result."""
+    start = time.perf_counter()
+    result = load(path).main(argv)
+    bar.write(f"--- {path.stem}: {time.perf_counter() - start:.1f} s")
+    bar.update()
+    return result
+
+
 def _threads_per_job() -> int:
     return int(os.environ.get("OMP_NUM_THREADS") or 1)
 
@@ -114,11 +123,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     results: dict[str, object] = {}
     if jobs == 1:
         with tqdm(scripts, unit="script") as bar:
-            for path in bar:
+            for path in scripts:
                 bar.set_description(path.stem)
-                start = time.perf_counter()
-                results[path.stem] = load(path).main(forwarded)
-                bar.write(f"{path.stem}: {time.perf_counter() - start:.1f} s")
+                results[path.stem] = _run_here(path, forwarded, bar)
         return results
     # a script that plots wall-clock time runs alone afterwards, on this process's threads: beside
     # another job it would measure the contention
@@ -145,10 +152,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             bar.write(f"--- {path.stem}: {seconds:.1f} s\n{printed.rstrip()}")
             bar.update()
         for path in timed:
-            start = time.perf_counter()
-            results[path.stem] = load(path).main(forwarded)
-            bar.write(f"--- {path.stem} (alone): {time.perf_counter() - start:.1f} s")
-            bar.update()
+            results[path.stem] = _run_here(path, forwarded, bar)
     return {stem: results[stem] for stem in sorted(results)}
 
 

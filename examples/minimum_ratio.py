@@ -207,10 +207,7 @@ def levenberg_marquardt(nets: Networks, theta: torch.Tensor, steps: int) -> torc
         active &= norm >= 1e-13
         if not bool(active.any()):
             break
-        rows = active.nonzero()[:, 0]  # the Hessian, the costly part, only where a row still moves
-        lam, q = torch.linalg.eigh(nets.hessian(theta[rows]))
-        lam = torch.zeros_like(theta).index_put((rows,), lam)
-        q = torch.eye(theta.shape[1], dtype=theta.dtype).repeat(len(theta), 1, 1).index_put((rows,), q)
+        lam, q = torch.linalg.eigh(nets.hessian(theta))
         waiting = active.clone()
         for _ in range(60):
             coefficients = (lam / (lam**2 + mu[:, None])) * (q.transpose(1, 2) @ grad[:, :, None])[..., 0]

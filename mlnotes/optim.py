@@ -282,36 +282,34 @@ class LectureOptimizer(Optimizer):
     def _plan(self) -> list[tuple[Tensor, dict[str, Any], float, int]]:
         """``(param, checked group, lr, t)`` of every update of this step, all checked before any is made."""
         plan = []
-        finite: dict[torch.device, list[Tensor]] = {}  # per device: is each gradient finite?
         for i, group in enumerate(self.param_groups):
+            where = f"param group {i}: "
             params = [p for p in group["params"] if p.grad is not None]
             if any(p.grad.is_sparse for p in params):
                 raise TypeError(
-                    f"param group {i}: {type(self).__name__} does not support sparse gradients: use dense "
-                    "ones (e.g. nn.Embedding(..., sparse=False))"
+                    f"{where}{type(self).__name__} does not support sparse gradients: use dense ones "
+                    "(e.g. nn.Embedding(..., sparse=False))"
                 )
-            steps = [self.state[p].get("step", 0) if p in self.state else 0 for p in params]
-            try:
+            steps = [self.state.get(p, {}).get("step", 0) for p in params]
+            with _prefixed(where):
                 group = self._checked_group(i, group)
-                lr = group["lr"]
-                if callable(lr):
-                    rates = {t: self.learning_rate(group, t) for t in set(steps)}
-                else:  # a number, already checked by _checked_group
-                    rates = dict.fromkeys(steps, lr)
-            except (TypeError, ValueError) as error:
-                error.args = (f"param group {i}: {error}",)
-                raise
-            for p, t in zip(params, steps, strict=True):
-                plan.append((p, group, rates[t], t))
-                if not p.grad.is_meta:
-                    finite.setdefault(p.grad.device, []).append(torch.isfinite(p.grad).all())
-        if not all(bool(f[0] if len(f) == 1 else torch.stack(f).all()) for f in finite.values()):
-            self._refuse_non_finite_gradients()
+                rates = {t: self.learning_rate(group, t) for t in set(steps)}
+            plan += [(p, group, rates[t], t) for p, t in zip(params, steps, strict=True)]
+        self._refuse_non_finite_gradients()
         return plan
 
     def _refuse_non_finite_gradients(self) -> None:
-        """Raise ``NonFiniteGradient`` naming the first gradient that holds NaN or inf, if one does."""
-        for i, group in enumerate(self.param_groups):
+        """Raise ``NonFiniteGradient`` if a gradient holds NaN or inf: one synchronization per device."""
+        by_device: dict[torch.device, list[Tensor]] = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None and not p.grad.is_meta:
+                    by_device.setdefault(p.grad.device, []).append(torch.isfinite(p.grad).all())
+        if all(
+            bool(flags[0] if len(flags) == 1 else torch.stack(flags).all()) for flags in by_device.values()
+        ):
+            return
+        for i, group in enumerate(self.param_groups):  # only on failure: find the culprit
             for j, p in enumerate(group["params"]):
                 if p.grad is not None and not p.grad.is_meta and not bool(torch.isfinite(p.grad).all()):
                     raise NonFiniteGradient(
@@ -321,15 +319,13 @@ class LectureOptimizer(Optimizer):
 
     def _apply(self, param: Tensor, group: dict[str, Any], lr: float, t: int) -> None:
         """``_update`` on real tensors: the real view of a complex parameter, float32 for half precision."""
-        grad, state = param.grad, self.state[param]
-        if param.is_complex():
-            param, grad = torch.view_as_real(param), torch.view_as_real(grad)
-        if param.dtype.itemsize < 4:  # float16, bfloat16 (and the real view of a complex32)
-            theta32 = param.float()
+        theta, grad, state = _real(param), _real(param.grad), self.state[param]
+        if _low_precision(param):
+            theta32 = theta.float()
             self._update(theta32, grad.float(), state, group, lr, t)
-            param.copy_(theta32)  # rounded to the parameter's dtype
+            theta.copy_(theta32)  # rounded to the parameter's dtype
         else:
-            self._update(param, grad, state, group, lr, t)
+            self._update(theta, grad, state, group, lr, t)
         state["step"] = t + 1
 
     def _update(self, param: Tensor, grad: Tensor, state: dict, group: dict, lr: float, t: int) -> None:
