@@ -47,10 +47,10 @@ adaptive-learning-rate chapter):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.optim import Adagrad, Adam, GradientDescent, Momentum, RMSProp
@@ -200,36 +200,88 @@ def loss(w1, w2):
     return 0.5 * (H1 * w1**2 + H2 * (w2 - C * w1) ** 2)
 
 
-def run(
-    methods: dict[str, tuple[type, dict[str, object]]], steps: int, device: torch.device
-) -> dict[str, np.ndarray]:
-    """The parameters after every update (row 0: the start) of every run in ``methods``.
+def _lecture_rule(kind: type, settings: dict[str, object]):
+    """One update of ``kind`` (an mlnotes.optim class) on one coordinate, written out on Python floats.
 
-    All runs move side by side: run ``i`` is row ``i`` of one tensor of positions, and each optimizer
-    class gets one instance with a parameter group per run (the per-step cost of an optimizer is
-    mostly fixed, so this is several times faster than one optimizer per run; every update is the
-    one a lone optimizer would make). The gradient of this quadratic is written out, (H1 w1 - C H2 r,
-    H2 r) with r = w2 - C w1, and set directly instead of running autograd.
+    Returns ``(new_state, update)``: ``new_state()`` is the optimizer state of one coordinate, and
+    ``update(w, g, state, lr, t)`` returns the coordinate after update ``t`` at the learning rate ``lr``.
+    Each line is the arithmetic of the class's ``_update``, in the same order (tested against the class).
     """
-    positions = torch.tensor([START] * len(methods), dtype=torch.float64, device=device)
-    grads = torch.zeros_like(positions)
-    rows = positions.unbind(0)  # views: the optimizers move the rows of ``positions`` in place
-    for row, grad in zip(rows, grads.unbind(0), strict=True):
-        row.grad = grad
-    groups: dict[type, list[dict[str, object]]] = {}
-    for row, (kind, settings) in zip(rows, methods.values(), strict=True):
-        groups.setdefault(kind, []).append({"params": [row], **settings})
-    optimizers = [kind(param_groups) for kind, param_groups in groups.items()]
-    record = torch.empty(steps + 1, len(methods), 2, dtype=torch.float64, device=device)
-    record[0] = positions
-    for t in range(steps):
-        r = positions[:, 1] - C * positions[:, 0]
-        grads[:, 0] = H1 * positions[:, 0] - C * H2 * r
-        grads[:, 1] = H2 * r
-        for opt in optimizers:
-            opt.step()
-        record[t + 1] = positions
-    record = record.cpu().numpy()
+    known = {"lr", *getattr(kind, "hyperparameters", {})} - {"bias_correction"}
+    unknown = sorted(set(settings) - known)
+    if unknown:
+        raise ValueError(f"methods: {kind.__name__} settings {unknown} have no written-out update here")
+    if kind is GradientDescent:
+        return list, lambda w, g, state, lr, t: w + -lr * g
+    if kind is Momentum:
+        beta = float(settings["momentum"])
+
+        def momentum(w, g, state, lr, t):
+            state[0] = state[0] * beta + -lr * g
+            return w + state[0]
+
+        return lambda: [0.0], momentum
+    if kind is Adagrad:
+        eps = float(settings.get("eps", 1e-10))
+
+        def adagrad(w, g, state, lr, t):
+            state[0] += g * g
+            return w + -lr * g / (math.sqrt(state[0] / (t + 1)) + eps)  # addcdiv: (value t1) / t2
+
+        return lambda: [0.0], adagrad
+    if kind is RMSProp:
+        alpha, eps = float(settings.get("alpha", 0.99)), float(settings.get("eps", 1e-8))
+
+        def rmsprop(w, g, state, lr, t):
+            state[0] = g * g if t == 0 else state[0] * alpha + (1 - alpha) * g * g
+            return w + -lr * g / (math.sqrt(state[0]) + eps)
+
+        return lambda: [0.0], rmsprop
+    if kind is Adam:
+        beta1, beta2 = settings.get("betas", (0.9, 0.999))
+        eps = float(settings.get("eps", 1e-8))
+        weight = 1 - beta1
+
+        def adam(w, g, state, lr, t):
+            m, v = state
+            # torch.lerp's two forms, chosen by the weight as torch chooses them
+            m = m + weight * (g - m) if weight < 0.5 else g - (g - m) * (1 - weight)
+            v = v * beta2 + (1 - beta2) * g * g
+            state[0], state[1] = m, v
+            denom = math.sqrt(v) / math.sqrt(1 - beta2 ** (t + 1)) + eps
+            return w + -(lr / (1 - beta1 ** (t + 1))) * m / denom
+
+        return lambda: [0.0, 0.0], adam
+    raise ValueError(f"methods: no written-out update for {kind.__name__}; use one of mlnotes.optim's five")
+
+
+def run(
+    methods: dict[str, tuple[type, dict[str, object]]],
+    steps: int,
+    start: tuple[float, float] = START,
+) -> dict[str, np.ndarray]:
+    """The parameters after every update (row 0: ``start``) of every run in ``methods``.
+
+    Each run is one of mlnotes.optim's optimizers on the two parameters of the valley. With only two
+    numbers to move, an optimizer's fixed cost per step would be nearly all of the work (about 100
+    microseconds, against 1 for the arithmetic), so the updates are written out on Python floats (see
+    ``_lecture_rule``; the tests check them against the classes themselves). The gradient of this
+    quadratic is written out too: (H1 w1 - C H2 r, H2 r) with r = w2 - C w1.
+    """
+    record = np.empty((steps + 1, len(methods), 2))
+    for i, (kind, settings) in enumerate(methods.values()):
+        new_state, update = _lecture_rule(kind, settings)
+        lr = settings["lr"]
+        rates = [lr(t) for t in range(steps)] if callable(lr) else [float(lr)] * steps
+        w1, w2 = (float(x) for x in start)
+        s1, s2 = new_state(), new_state()
+        path = [(w1, w2)]
+        for t, rate in enumerate(rates):
+            r = w2 - C * w1
+            g1, g2 = H1 * w1 - C * H2 * r, H2 * r
+            w1, w2 = update(w1, g1, s1, rate, t), update(w2, g2, s2, rate, t)
+            path.append((w1, w2))
+        record[:, i] = path
     return {key: record[:, i] for i, key in enumerate(methods)}
 
 
@@ -384,10 +436,13 @@ def adaptive_figure(paths: dict[str, np.ndarray], summary: dict[str, dict[str, f
 def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     args = parse_example_args(example_parser(__doc__.splitlines()[0]), argv)
     steps = 2500 if args.quick else 100_000
-    print(f"device: {args.device}; H1 = {H1}, H2 = {H2}, C = {C}; start {START}; {steps:,} updates each")
+    print(
+        f"two parameters on Python floats (--device {args.device} is not needed); H1 = {H1}, H2 = {H2},"
+        f" C = {C}; start {START}; {steps:,} updates each"
+    )
     paths, summary = {}, {}
     every = {**METHODS, **MOMENTUM, **adaptive_methods(steps)}
-    every_path = run(every, steps, args.device)
+    every_path = run(every, steps)
     for label in METHODS:
         path = paths[label] = every_path[label]
         off_floor = np.abs(path[:, 1] - C * path[:, 0])
