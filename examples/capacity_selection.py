@@ -194,8 +194,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     public_score = np.array([r["public"].min() for r in runs])
     mean_train = np.mean([r["train"] for r in runs], axis=0)
     mean_private = np.mean([r["private"] for r in runs], axis=0)
-    for d, tr, pr in zip(degrees, mean_train, mean_private, strict=True):
-        print(f"degree {d:>2}: mean training error {tr:.4f}, mean private error {pr:.4f}")
+    median = {k: np.median([r[k] for r in runs], axis=0) for k in ("train", "cv", "private")}
+    for d, tr, cv, pr, mean_pr in zip(
+        degrees, median["train"], median["cv"], median["private"], mean_private, strict=True
+    ):
+        print(
+            f"degree {d:>2}: median training error {tr:.4f}, cross-validation {cv:.4f}, private {pr:.4f}"
+            f" (mean private error {mean_pr:.4f})"
+        )
     for how in ("cv", "public", "best"):
         counts = {int(d): int((picks[how] == d).sum()) for d in degrees if (picks[how] == d).any()}
         regret = private[how] / private["best"]
@@ -209,7 +215,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         f"public choice: public score {public_score.mean():.4f} against private error"
         f" {private['public'].mean():.4f} (optimistic in {(gap > 0).mean():.0%} of repeats)"
     )
-    median = {k: np.median([r[k] for r in runs], axis=0) for k in ("train", "cv", "private")}
     paths = save_figures(
         lambda language: figure(degrees, median, picks, language), args.out, "capacity_selection"
     )
@@ -219,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         "degrees": list(degrees),
         "mean_train": mean_train.tolist(),
         "mean_private": mean_private.tolist(),
+        "median": {k: v.tolist() for k, v in median.items()},
         "picks": {k: v.tolist() for k, v in picks.items()},
         "private": {k: float(v.mean()) for k, v in private.items()},
         "private_median": {k: float(np.median(v)) for k, v in private.items()},

@@ -8,11 +8,13 @@ network that ends with a higher training loss has an optimization problem, not t
 Beside them, two non-deep baselines from scikit-learn on the same split: logistic regression and a
 linear support-vector machine. The script prints the final training loss and the training and
 validation accuracy of every model: for the networks the mean over the seeds, and each seed's final
-training loss and training accuracy.
+training loss, training accuracy and cross-entropy on the whole training set after training (the
+measure logistic regression's training loss is given in).
 
 - depth_vs_training_loss.zh.svg, depth_vs_training_loss.en.svg: training loss per epoch for every
   depth (mean and range over the seeds), the loss ln 10 of a network that has learned nothing, each
-  depth's final training accuracy and the baselines' training accuracy, in Chinese and in English.
+  depth's final training accuracy, the baselines' training accuracy and logistic regression's training
+  loss, in Chinese and in English.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 from matplotlib.ticker import FuncFormatter
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.svm import LinearSVC
 from torch import nn
 from tqdm import tqdm
@@ -46,16 +49,26 @@ def network(depth: int, seed: int) -> nn.Module:
 
 
 def baselines(data) -> dict[str, dict[str, float]]:
+    """Training and validation accuracy of two linear models, and logistic regression's training loss.
+
+    The loss is the networks' measure, the mean cross-entropy on the training set (natural log); the
+    support-vector machine gives no probabilities, so it has none.
+    """
     x, y = data.train.x.numpy(), data.train.y.numpy()
     xv, yv = data.val.x.numpy(), data.val.y.numpy()
     models = {
         "logistic regression": LogisticRegression(max_iter=5000),
         "linear SVM": LinearSVC(C=1.0, max_iter=20_000),
     }
-    return {
+    result = {
         name: {"train_accuracy": float(m.fit(x, y).score(x, y)), "val_accuracy": float(m.score(xv, yv))}
         for name, m in models.items()
     }
+    logistic = models["logistic regression"]
+    result["logistic regression"]["train_loss"] = float(
+        log_loss(y, logistic.predict_proba(x), labels=logistic.classes_)
+    )
+    return result
 
 
 TEXT = {
@@ -70,6 +83,7 @@ TEXT = {
         "baselines": "非深度基线的训练准确率：",
         "names": {"logistic regression": "逻辑回归", "linear SVM": "线性支持向量机"},
         "baseline": "{name}：{accuracy:.1%}",
+        "logistic": "逻辑回归的训练损失 {loss:.3f}",
     },
     "en": {
         "epoch": "epoch",
@@ -82,6 +96,7 @@ TEXT = {
         "baselines": "training accuracy of non-deep baselines:",
         "names": {"logistic regression": "logistic regression", "linear SVM": "linear SVM"},
         "baseline": "{name}: {accuracy:.1%}",
+        "logistic": "logistic regression's training loss {loss:.3f}",
     },
 }
 
@@ -110,13 +125,26 @@ def figure(
         fontsize=7.5,
         color="0.3",
     )
+    logistic = base["logistic regression"]["train_loss"]
+    ax.axhline(logistic, color="0.3", lw=0.8, ls="--")
+    last = max(losses.shape[1] for losses in curves.values())
+    ax.annotate(
+        text["logistic"].format(loss=logistic),
+        (last, logistic),
+        xytext=(0, -3),
+        textcoords="offset points",
+        ha="right",
+        va="top",
+        fontsize=7.5,
+        color="0.3",
+    )
     lines = [text["baselines"]] + [
         text["baseline"].format(name=text["names"][name], accuracy=b["train_accuracy"])
         for name, b in base.items()
     ]
-    ax.text(
+    ax.text(  # outside the axes, under the legend: inside, it would hide the logistic-regression line
+        1.02,
         0.02,
-        0.03,
         "\n".join(lines),
         transform=ax.transAxes,
         fontsize=7.5,
@@ -141,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     print(f"device: {args.device}; plain ReLU nets, width {WIDTH}, lr {LR}, batch {BATCH}, {epochs} epochs")
     curves, summary = {}, {}
     for depth in tqdm(DEPTHS, unit="depth", leave=False):
-        losses, train_acc, val_acc = [], [], []
+        losses, train_ce, train_acc, val_acc = [], [], [], []
         for seed in seeds:
             net = network(depth, seed)
             history = train(
@@ -156,12 +184,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
                 progress=False,
             )
             losses.append([e.train_loss for e in history.epochs])
-            train_acc.append(evaluate(net, data.train, device=args.device)[1])
+            loss, accuracy = evaluate(net, data.train, device=args.device)
+            train_ce.append(loss)
+            train_acc.append(accuracy)
             val_acc.append(history.epochs[-1].val_accuracy)
         curves[depth] = np.array(losses)
         summary[depth] = {
             "final_train_losses": curves[depth][:, -1].tolist(),
             "train_accuracies": [float(a) for a in train_acc],
+            "train_cross_entropies": [float(v) for v in train_ce],
             "final_train_loss": float(curves[depth][:, -1].mean()),
             "train_accuracy": float(np.mean(train_acc)),
             "val_accuracy": float(np.mean(val_acc)),
@@ -171,11 +202,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             f"{depth:>2} hidden layers: training loss {s['final_train_loss']:.4f}, training accuracy"
             f" {s['train_accuracy']:.4f}, validation accuracy {s['val_accuracy']:.4f} (means); per seed"
             f" training loss {', '.join(f'{v:.4f}' for v in s['final_train_losses'])}, training accuracy"
-            f" {', '.join(f'{v:.4f}' for v in s['train_accuracies'])}"
+            f" {', '.join(f'{v:.4f}' for v in s['train_accuracies'])}; cross-entropy on the training set"
+            f" after training {', '.join(f'{v:.4f}' for v in s['train_cross_entropies'])}"
         )
     base = baselines(data)
     for name, b in base.items():
-        print(f"{name}: training accuracy {b['train_accuracy']:.4f}, validation {b['val_accuracy']:.4f}")
+        loss = f", training loss (cross-entropy) {b['train_loss']:.4f}" if "train_loss" in b else ""
+        print(
+            f"{name}: training accuracy {b['train_accuracy']:.4f}, validation {b['val_accuracy']:.4f}{loss}"
+        )
     paths = save_figures(
         lambda language: figure(curves, summary, base, language), args.out, "depth_vs_training_loss"
     )

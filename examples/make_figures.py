@@ -35,6 +35,7 @@ HERE = Path(__file__).resolve().parent
 # Started first, longest first, when scripts run side by side, so that no long one starts last
 # (on one thread each these take from 10 s to 70 s, by the CPU; the rest take less).
 LONGEST = (
+    "initialization",
     "sharp_flat",
     "schedules",
     "batchnorm_training",

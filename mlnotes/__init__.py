@@ -42,7 +42,7 @@ from mlnotes.learning_theory import ThresholdProblem, bad_set_bound, examples_ne
 from mlnotes.losses import cross_entropy, log_softmax, one_hot, softmax, softmax_mse
 from mlnotes.optim import Adagrad, Adam, GradientDescent, LectureOptimizer, Momentum, RMSProp
 from mlnotes.regularization import Dropout, EarlyStopping, l1_penalty, l2_penalty
-from mlnotes.training import TrainingDiverged, evaluate, train
+from mlnotes.training import TrainingDiverged, activation_spread, evaluate, train
 
 __version__ = "0.1.0"
 
@@ -66,6 +66,7 @@ __all__ = [
     "TaylorModel",
     "ThresholdProblem",
     "TrainingDiverged",
+    "activation_spread",
     "analyze_point",
     "bad_set_bound",
     "classify_hessian",

@@ -28,7 +28,13 @@ LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
 class TrainingDiverged(RuntimeError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite.
+
+    Raised by [`train`][], whose ``history`` attribute then holds the [`History`][] of the epochs
+    completed before the one that diverged (``None`` where the error was raised elsewhere).
+    """
+
+    history: History | None = None
 
 
 @dataclass(frozen=True)
@@ -238,7 +244,8 @@ def train(
             epoch (each look waits for the device, so it is not done every update).
 
     Raises:
-        TrainingDiverged: the loss became NaN or infinite; the message names epoch and update.
+        TrainingDiverged: the loss became NaN or infinite; the message names epoch and update, and the
+            error's ``history`` holds the epochs completed before.
         TypeError: ``model``, ``optimizer``, ``data``, ``val`` or ``loss_fn`` of the wrong kind.
         ValueError: bad ``epochs``, ``batch_size``, ``check_every``, ``seed`` or ``device`` (one
             this machine lacks), empty ``data`` or ``val`` or ones holding NaN or inf, an optimizer
@@ -273,11 +280,23 @@ def train(
     x_all, y_all = data.x.to(device), data.y.to(device)
     generator = torch.Generator().manual_seed(seed)
     bounds = _batch_bounds(n, batch_size, batch_norm)
-    per_epoch = len(bounds) - 1
     history = History(device=str(device), batch_size=batch_size)
     bar = tqdm(
         range(1, epochs + 1), desc=f"batch {batch_size}", unit="epoch", disable=not progress, leave=False
     )
+    try:
+        _epochs(model, optimizer, loss_fn, x_all, y_all, val, bar, generator, bounds, check_every, history)
+    except TrainingDiverged as error:
+        error.history = history
+        raise
+    return history
+
+
+def _epochs(
+    model, optimizer, loss_fn, x_all, y_all, val, bar, generator, bounds, check_every, history
+) -> None:
+    """The epochs of [`train`][], appended to ``history`` one by one."""
+    n, per_epoch, device = len(x_all), len(bounds) - 1, x_all.device
     for epoch in bar:
         order = torch.randperm(n, generator=generator).to(device)
         losses = None
@@ -314,7 +333,6 @@ def train(
         result = EpochResult(epoch, float(losses.mean()), per_epoch, seconds, val_loss, val_accuracy)
         history.epochs.append(result)
         bar.set_postfix(loss=f"{result.train_loss:.4f}")
-    return history
 
 
 def _check_finite(losses: Tensor, start: int, stop: int, epoch: int) -> None:
@@ -326,3 +344,109 @@ def _check_finite(losses: Tensor, start: int, stop: int, epoch: int) -> None:
             f"the training loss became {float(losses[first])} at epoch {epoch}, update {first + 1}: "
             "lower the learning rate (or check the data and the loss function)"
         )
+
+
+def activation_spread(
+    model: nn.Module,
+    inputs: Tensor,
+    *,
+    kinds: type | tuple[type, ...] | None = None,
+) -> dict[str, float]:
+    r"""How much each layer's output still differs from one example to the next.
+
+    For every layer the forward pass of ``inputs`` runs through, the standard deviation of each
+    output unit over the examples of the batch, averaged over the units:
+    $\frac{1}{U}\sum_u \mathrm{std}_n\, h_{n,u}$. A signal that dies out with depth shows as a spread
+    that falls layer by layer towards 0: the deep layers then give nearly the same output for every
+    example, and the network can only predict the same thing for all of them.
+
+    The forward pass runs in the model's current mode without gradients; running statistics of
+    batch normalization are put back afterwards, so the call leaves the model as it was (dropout in
+    training mode draws its masks, so its spreads are random).
+
+    Args:
+        model: the network.
+        inputs: a batch of at least two examples, ``(N, ...)``, of the model's dtype and device.
+        kinds: a layer class or a tuple of them: report only layers of these kinds (e.g. ``nn.ReLU``
+            for the hidden values of a ReLU network). ``None`` (default): every layer without
+            sub-layers.
+
+    Returns:
+        ``{layer name: spread}`` in the order the layers ran (a layer run twice appears as
+        ``name``, ``name (call 2)``).
+
+    Raises:
+        TypeError, ValueError: ``inputs`` not a floating-point tensor of at least two finite examples, of
+            another dtype or device than the model; ``kinds`` not layer classes; a reported layer whose
+            output is not a tensor with the batch as its first dimension.
+
+    Examples:
+        >>> _ = torch.manual_seed(0)
+        >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+        >>> spread = activation_spread(net, torch.randn(32, 4), kinds=nn.ReLU)
+        >>> list(spread)
+        ['1']
+    """
+    model = _checks.materialized(_checks.module("model", model))
+    if not isinstance(inputs, Tensor) or not inputs.is_floating_point():
+        kind = f"a tensor of dtype {inputs.dtype}" if isinstance(inputs, Tensor) else type(inputs).__name__
+        raise TypeError(f"inputs must be a floating-point tensor (N, ...), got {kind}")
+    if inputs.dim() == 0 or len(inputs) < 2:
+        raise ValueError(
+            f"inputs must hold at least 2 examples along the first dimension to have a spread, got shape "
+            f"{tuple(inputs.shape)}"
+        )
+    _checks.finite("inputs", inputs)
+    dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
+    if len(dtypes) == 1 and inputs.dtype not in dtypes:
+        (dtype,) = dtypes
+        raise ValueError(
+            f"inputs are {inputs.dtype} but the model is {dtype}: convert them with inputs.to({dtype})"
+        )
+    here = _model_device(model)
+    if inputs.device != here:
+        raise ValueError(
+            f"inputs are on {inputs.device} but the model is on {here}: move them with "
+            f"inputs.to({str(here)!r})"
+        )
+    if kinds is not None:
+        classes = kinds if isinstance(kinds, tuple) else (kinds,)
+        if not classes or not all(isinstance(c, type) and issubclass(c, nn.Module) for c in classes):
+            raise TypeError(f"kinds must be a layer class or a tuple of them (e.g. nn.ReLU), got {kinds!r}")
+    spreads: dict[str, float] = {}
+    calls: dict[str, int] = {}
+    problems: list[str] = []
+
+    def record(name: str):
+        def hook(layer: nn.Module, _args: object, output: object) -> None:
+            calls[name] = calls.get(name, 0) + 1
+            label = name if calls[name] == 1 else f"{name} (call {calls[name]})"
+            if not isinstance(output, Tensor) or output.dim() == 0 or len(output) != len(inputs):
+                shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
+                problems.append(f"layer {name!r} ({type(layer).__name__}) returns {shape}")
+                return
+            spreads[label] = float(output.detach().flatten(1).double().std(dim=0, correction=0).mean())
+
+        return hook
+
+    chosen = [
+        (name, layer)
+        for name, layer in model.named_modules()
+        if (isinstance(layer, classes) if kinds is not None else not any(True for _ in layer.children()))
+    ]
+    saved = [(b, b.detach().clone()) for b in model.buffers()]
+    handles = [layer.register_forward_hook(record(name or type(layer).__name__)) for name, layer in chosen]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+        with torch.no_grad():
+            for buffer, value in saved:
+                buffer.copy_(value)
+    if problems:
+        raise ValueError(
+            f"{problems[0]}, not a batch of {len(inputs)} outputs: choose the layers to report with kinds="
+        )
+    return spreads

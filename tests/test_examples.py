@@ -748,3 +748,60 @@ def test_minimum_ratio_example_sorts_every_eigenvalue_at_small_gradients(quick_r
         assert p["smallest"] <= p["largest"]
     # where these networks stop, most eigenvalues are zero within the tolerance: a flat region
     assert all(p["zero"] > p["positive"] for p in r["points"])
+
+
+def test_depth_example_puts_logistic_regression_on_the_networks_measure(quick_run):
+    _, results = quick_run
+    r = results["depth_vs_training_loss"]
+    logistic = r["baselines"]["logistic regression"]
+    # the book: training loss 0.125 (the mean cross-entropy, natural log), at 99.0% training accuracy
+    assert logistic["train_loss"] == pytest.approx(0.125, abs=0.001)
+    assert logistic["train_accuracy"] == pytest.approx(0.990, abs=0.001)
+    assert "train_loss" not in r["baselines"]["linear SVM"]  # no probabilities, no cross-entropy
+    for s in r["summary"].values():  # the networks' loss on the whole training set, one per seed
+        assert len(s["train_cross_entropies"]) == len(s["train_accuracies"])
+
+
+def test_initialization_example_draws_pytorchs_default_and_he_variances():
+    init = load(EXAMPLES / "initialization.py")
+    default, he = init.network(16, 0).requires_grad_(False), init.network(16, 0, "he").requires_grad_(False)
+    hidden = [m for m in default if isinstance(m, torch.nn.Linear)][1:-1]  # 64 -> 64 layers
+    weights = torch.cat([m.weight.flatten() for m in hidden])
+    # uniform on [-1/sqrt(64), 1/sqrt(64)]: variance 1 / (3 * 64), the page's 1/6 per ReLU layer
+    assert float(weights.var()) == pytest.approx(1 / (3 * 64), rel=0.03)
+    assert float(weights.abs().max()) <= 1 / 8
+    he_hidden = [m for m in he if isinstance(m, torch.nn.Linear)][1:-1]
+    assert float(torch.cat([m.weight.flatten() for m in he_hidden]).var()) == pytest.approx(2 / 64, rel=0.03)
+    assert all(not m.bias.any() for m in he if isinstance(m, torch.nn.Linear))
+    with_bn = init.network(8, 0, batch_norm=True)
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in with_bn) == 8
+    with pytest.raises(ValueError, match="init must be"):
+        init.network(8, 0, "xavier")
+
+
+def test_initialization_example_signal_dies_with_the_default_and_lives_with_he(quick_run):
+    _, results = quick_run
+    spreads = results["initialization"]["spreads"]
+    default, he = spreads["default"].mean(axis=0), spreads["he"].mean(axis=0)
+    assert len(default) == len(he) == 16
+    # the page: about sqrt(6) = 2.45 per layer with the default (2.56 measured), a factor of about 4
+    # over 16 layers with He
+    per_layer = (default[0] / default[-1]) ** (1 / 15)
+    assert 2.3 < per_layer < 2.8
+    assert 0.05 < he[-1] and he[0] / he[-1] < 6
+    summary = results["initialization"]["summary"]
+    # three epochs are enough to leave ln 10 with He at 8 layers, and not with the default
+    assert min(summary[8]["default, lr 0.1"]["train_loss"]) > 2.29
+    assert max(summary[8]["He, lr 0.1"]["train_loss"]) < 1.5
+
+
+def test_initialization_example_records_a_diverged_run_and_still_draws(tmp_path, monkeypatch):
+    init = load(EXAMPLES / "initialization.py")
+    monkeypatch.setattr(init, "DEPTHS", (8,))
+    monkeypatch.setattr(init, "SETUPS", {"He, lr 0.1": ("he", False, 50.0)})
+    with threadpool_limits(limits=1):
+        results = init.main(["--quick", "--device", "cpu", "--out", str(tmp_path)])
+    run = results["summary"][8]["He, lr 0.1"]
+    assert run["diverged"] == [0] and np.isnan(run["train_loss"][0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["initialization.en.svg", "initialization.zh.svg"]
+    assert "1 of 1 seeds diverged" in (tmp_path / "initialization.en.svg").read_text(encoding="utf-8")

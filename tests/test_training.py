@@ -7,7 +7,7 @@ from torch import nn
 
 from mlnotes.data import Split, load_digits
 from mlnotes.optim import GradientDescent
-from mlnotes.training import TrainingDiverged, evaluate, train
+from mlnotes.training import TrainingDiverged, activation_spread, evaluate, train
 
 
 def toy_split(n=24, seed=0):
@@ -201,3 +201,127 @@ def test_empty_data_and_missing_cuda():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="cuda"):
             train(model, opt, toy_split(), epochs=1, batch_size=4, device="cuda", progress=False)
+
+
+def _spread(h: torch.Tensor) -> float:
+    """By hand: each unit's standard deviation over the batch (divided by N), averaged over the units."""
+    n = len(h)
+    h = h.reshape(n, -1).double()
+    centred = h - h.sum(dim=0) / n
+    return float(((centred**2).sum(dim=0) / n).sqrt().mean())
+
+
+def test_activation_spread_is_the_per_unit_spread_of_every_layer_in_forward_order():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Sequential(nn.Linear(7, 3), nn.Tanh()))
+    x = torch.randn(40, 5)
+    got = activation_spread(net, x)
+    h1 = net[0](x)
+    h2 = torch.relu(h1)
+    h3 = net[2][0](h2)
+    expected = {"0": h1, "1": h2, "2.0": h3, "2.1": torch.tanh(h3)}
+    assert list(got) == list(expected)
+    for name, h in expected.items():
+        assert got[name] == pytest.approx(_spread(h.detach()), rel=1e-6), name
+    assert list(activation_spread(net, x, kinds=nn.ReLU)) == ["1"]
+    assert list(activation_spread(net, x, kinds=(nn.Linear, nn.Tanh))) == ["0", "2.0", "2.1"]
+
+
+def test_activation_spread_of_a_scaled_identity_is_the_scale_times_the_input_spread():
+    layer = nn.Linear(3, 3)
+    with torch.no_grad():
+        layer.weight.copy_(-2.5 * torch.eye(3))
+        layer.bias.fill_(7.0)  # a constant shift changes no spread
+    x = torch.tensor([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])  # each column: 1 from its mean
+    assert activation_spread(layer, x) == {"Linear": pytest.approx(2.5 * 2 / 3)}  # columns 1, 0, 1
+
+
+def test_activation_spread_leaves_batch_norm_statistics_and_modes_as_they_were():
+    torch.manual_seed(1)
+    net = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU())
+    net[1].eval()  # one layer frozen inside a training model
+    net[1].train()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    x = 3 + 5 * torch.randn(64, 4)
+    got = activation_spread(net, x)
+    # training mode: each unit normalized by its batch variance, spread sqrt(var / (var + eps)) ~ 1
+    assert got["1"] == pytest.approx(1.0, abs=1e-4)
+    for k, v in net.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert net.training and net[1].training
+    net.eval()
+    assert activation_spread(net, x)["1"] != pytest.approx(
+        1.0, abs=1e-2
+    )  # running statistics of a fresh layer
+    assert not net.training
+
+
+def test_activation_spread_names_every_call_of_a_shared_layer():
+    shared = nn.Linear(2, 2)
+
+    class Twice(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = shared
+
+        def forward(self, x):
+            return self.layer(self.layer(x))
+
+    x = torch.randn(10, 2)
+    got = activation_spread(Twice(), x)
+    assert list(got) == ["layer", "layer (call 2)"]
+    assert got["layer (call 2)"] == pytest.approx(_spread(shared(shared(x)).detach()), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "kinds", "error", "words"),
+    [
+        (torch.randn(1, 4), None, ValueError, "at least 2 examples"),
+        (torch.randn(4), None, ValueError, None),  # a vector is not a batch of examples
+        (torch.ones(5, 4, dtype=torch.long), None, TypeError, "floating-point tensor"),
+        ([[0.0] * 4] * 3, None, TypeError, "floating-point tensor"),
+        (torch.full((3, 4), float("nan")), None, ValueError, "inputs"),
+        (torch.randn(3, 4, dtype=torch.float64), None, ValueError, "inputs.to"),
+        (torch.randn(3, 4), "relu", TypeError, "kinds"),
+        (torch.randn(3, 4), (), TypeError, "kinds"),
+    ],
+)
+def test_activation_spread_refuses_bad_inputs_in_one_line(inputs, kinds, error, words):
+    net = nn.Sequential(nn.Linear(4, 2), nn.ReLU())
+    with pytest.raises(error, match=words) as caught:
+        activation_spread(net, inputs, kinds=kinds)
+    assert "\n" not in str(caught.value)
+
+
+def test_activation_spread_refuses_a_layer_whose_output_is_not_a_batch_and_kinds_can_skip_it():
+    class Pair(nn.Module):
+        def forward(self, x):
+            return x, x
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pair, self.out = Pair(), nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.out(self.pair(x)[0])
+
+    x = torch.randn(6, 4)
+    with pytest.raises(ValueError, match=r"layer 'pair' \(Pair\) returns tuple.*kinds="):
+        activation_spread(Net(), x)
+    assert list(activation_spread(Net(), x, kinds=nn.Linear)) == ["out"]
+
+
+def test_a_diverged_run_keeps_the_history_of_the_epochs_before_it():
+    torch.manual_seed(0)
+    x = torch.randn(64, 3)
+    y = (x[:, 0] > 0).long()
+    net = nn.Sequential(nn.Linear(3, 2))
+    rates = iter([0.1, 0.1] + [1e38] * 100)  # two calm epochs (one update each), then far too large
+    opt = GradientDescent(net.parameters(), lr=lambda t: next(rates))
+    with pytest.raises(TrainingDiverged, match="epoch 4") as caught:
+        train(net, opt, (x, y), epochs=5, batch_size=64, progress=False)
+    history = caught.value.history
+    assert [e.epoch for e in history.epochs] == [1, 2, 3]  # the third update threw the weights to 1e38
+    assert all(e.train_loss < 1 for e in history.epochs[:2])
+    assert TrainingDiverged("elsewhere").history is None
