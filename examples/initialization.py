@@ -117,13 +117,13 @@ TEXT = {
 
 def figure(spreads: dict[str, np.ndarray], curves: dict[str, np.ndarray], language: str):
     text = TEXT[language]
-    fig, (left, right) = new_figure(2, width=8.6, height=3.6)
+    fig, (left, right) = new_figure(2, width=4.4, height=3.6)
     for init, color in (("default", "tab:red"), ("he", "tab:blue")):
         values = spreads[init]
         layers = np.arange(1, values.shape[1] + 1)
         left.semilogy(layers, values.mean(axis=0), "o-", ms=3, color=color, label=text[init])
         left.fill_between(layers, values.min(axis=0), values.max(axis=0), color=color, alpha=0.15)
-    left.set(xlabel=text["layer"], ylabel=text["spread"], title=text["signal"])
+    left.set(xlabel=text["layer"], ylabel=text["spread"], title=text["signal"], xticks=[1, 4, 8, 12, 16])
     left.legend(fontsize=7.5)
     for name, losses in curves.items():
         color, ls = STYLE[name]

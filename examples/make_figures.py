@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 # (on one thread each these take from 10 s to 70 s, by the CPU; the rest take less).
 LONGEST = (
     "initialization",
+    "regularization_strength",
     "sharp_flat",
     "schedules",
     "batchnorm_training",
