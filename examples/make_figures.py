@@ -37,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 LONGEST = (
     "initialization",
     "regularization_strength",
+    "batchnorm_batch_size",
     "sharp_flat",
     "schedules",
     "batchnorm_training",

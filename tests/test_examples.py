@@ -832,3 +832,34 @@ def test_regularization_example_l2_repairs_the_validation_loss_in_every_seed():
     assert np.mean([r["val_loss"] for r in decayed]) == pytest.approx(0.23, abs=0.01)
     accuracy = [np.mean([r["val_accuracy"] for r in runs]) for runs in (plain, decayed)]
     assert accuracy[0] == pytest.approx(accuracy[1], abs=0.005)
+
+
+def test_batchnorm_batch_size_example_statistics_follow_their_closed_forms(quick_run):
+    _, results = quick_run
+    stats = results["batchnorm_batch_size"]["stats"]
+    n = 1077
+    for b, s in stats.items():
+        # 200 random batches in quick mode: the page's formulas to within sampling noise
+        assert s["mean_spread"] == pytest.approx(np.sqrt((1 - b / n) / b), rel=0.15)
+        assert s["var_ratio"] == pytest.approx((b - 1) / b, rel=0.1)
+    spreads = [stats[b]["var_spread"] for b in sorted(stats)]
+    assert spreads == sorted(spreads, reverse=True)  # noisier variances in smaller batches
+
+
+def test_batchnorm_batch_size_example_measures_training_mode_without_changing_the_model():
+    bnb = load(EXAMPLES / "batchnorm_batch_size.py")
+    net = bnb.network(0, batch_norm=True).eval()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    torch.manual_seed(0)
+    x, y = torch.randn(10, 64), torch.randint(0, 10, (10,))
+    accuracy = bnb.train_mode_accuracy(net, x, y, 4, seed=0)
+    assert accuracy * 8 == pytest.approx(round(accuracy * 8))  # two whole batches of 4 counted, 2 left out
+    assert not net.training and all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
+    # a batch of two: every normalized value is +-d / sqrt(d^2 + eps) with d half the difference,
+    # -1 or +1 unless the two values are within a few sqrt(eps) of each other
+    layers = bnb.network(1, batch_norm=True)
+    z = layers[0](torch.randn(2, 64) * 5).detach()
+    half = (z[0] - z[1]) / 2
+    expected = torch.stack([half, -half]) / torch.sqrt(half**2 + layers[1].eps)
+    torch.testing.assert_close(layers[1](z).detach(), expected, rtol=1e-4, atol=1e-5)
+    assert (expected.abs() > 0.99).float().mean() > 0.8
