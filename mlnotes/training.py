@@ -396,7 +396,6 @@ def activation_spread(
             f"inputs must hold at least 2 examples along the first dimension to have a spread, got shape "
             f"{tuple(inputs.shape)}"
         )
-    _checks.finite("inputs", inputs)
     dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
     if len(dtypes) == 1 and inputs.dtype not in dtypes:
         (dtype,) = dtypes
@@ -409,6 +408,7 @@ def activation_spread(
             f"inputs are on {inputs.device} but the model is on {here}: move them with "
             f"inputs.to({str(here)!r})"
         )
+    _checks.finite("inputs", inputs)
     if kinds is not None:
         classes = kinds if isinstance(kinds, tuple) else (kinds,)
         if not classes or not all(isinstance(c, type) and issubclass(c, nn.Module) for c in classes):

@@ -325,3 +325,23 @@ def test_a_diverged_run_keeps_the_history_of_the_epochs_before_it():
     assert [e.epoch for e in history.epochs] == [1, 2, 3]  # the third update threw the weights to 1e38
     assert all(e.train_loss < 1 for e in history.epochs[:2])
     assert TrainingDiverged("elsewhere").history is None
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_activation_spread_takes_every_floating_dtype_of_a_model(dtype):
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 6), nn.ReLU()).to(dtype)
+    x = torch.randn(16, 4).to(dtype)
+    got = activation_spread(net, x, kinds=nn.ReLU)
+    expected = _spread(torch.relu(net[0](x)).detach().double())
+    assert got["1"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_activation_spread_refuses_a_model_on_the_meta_device_and_inputs_elsewhere():
+    with torch.device("meta"):
+        net = nn.Linear(4, 2)
+    with pytest.raises(ValueError) as caught:
+        activation_spread(net, torch.randn(3, 4))
+    assert "\n" not in str(caught.value)
+    with pytest.raises(ValueError, match=r"inputs\.to"):
+        activation_spread(nn.Linear(4, 2), torch.randn(3, 4, device="meta"))
