@@ -69,19 +69,19 @@ def batch_statistics(values: torch.Tensor, batch_size: int, draws: int, seed: in
 def train_mode_accuracy(
     net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int
 ) -> float:
-    """Accuracy when every batch of ``batch_size`` is normalized by its own statistics (training mode,
-    running statistics left unchanged)."""
+    """Accuracy when every batch of ``batch_size`` is normalized by its own statistics (training mode;
+    the running statistics and the model's mode are left as they were)."""
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(x), generator=generator)
-    saved = {k: v.clone() for k, v in net.state_dict().items()}
+    saved, mode = {k: v.clone() for k, v in net.state_dict().items()}, net.training
     net.train()
     correct = 0
     with torch.no_grad():
         for start in range(0, len(x) - batch_size + 1, batch_size):  # whole batches only
             index = order[start : start + batch_size]
             correct += int((net(x[index]).argmax(dim=1) == y[index]).sum())
-    net.load_state_dict(saved)
-    net.eval()
+    net.load_state_dict(saved)  # the running statistics, as they were
+    net.train(mode)
     return correct / (len(x) // batch_size * batch_size)
 
 

@@ -284,55 +284,51 @@ def train(
     bar = tqdm(
         range(1, epochs + 1), desc=f"batch {batch_size}", unit="epoch", disable=not progress, leave=False
     )
+    per_epoch = len(bounds) - 1
     try:
-        _epochs(model, optimizer, loss_fn, x_all, y_all, val, bar, generator, bounds, check_every, history)
+        for epoch in bar:
+            order = torch.randperm(n, generator=generator).to(device)
+            losses = None
+            checked = 0
+            synchronize(device)
+            start = time.perf_counter()
+            for update in range(per_epoch):
+                index = order[bounds[update] : bounds[update + 1]]
+                optimizer.zero_grad(set_to_none=True)
+                loss = _checks.scalar_output("loss_fn", loss_fn(model(x_all[index]), y_all[index]))
+                loss.backward()
+                try:
+                    optimizer.step()
+                except NonFiniteGradient as error:  # mlnotes' optimizers refuse it before any update
+                    value = float(loss.detach())
+                    what = (
+                        "gradient became NaN or inf"
+                        if math.isfinite(value)
+                        else f"training loss became {value}"
+                    )
+                    raise TrainingDiverged(
+                        f"the {what} at epoch {epoch}, update {update + 1}: lower the learning rate "
+                        "(or check the data and the loss function)"
+                    ) from error
+                if losses is None:  # in the loss's own dtype: a float64 loss of 1e39 is finite
+                    losses = torch.empty(per_epoch, device=device, dtype=loss.dtype)
+                losses[update] = loss.detach()
+                if (update + 1) % check_every == 0 or update + 1 == per_epoch:
+                    _check_finite(losses, checked, update + 1, epoch)
+                    checked = update + 1
+            synchronize(device)
+            seconds = time.perf_counter() - start
+            val_loss, val_accuracy = (
+                evaluate(model, val, loss_fn=loss_fn, device=device) if val is not None else (None, None)
+            )
+            result = EpochResult(epoch, float(losses.mean()), per_epoch, seconds, val_loss, val_accuracy)
+            history.epochs.append(result)
+            bar.set_postfix(loss=f"{result.train_loss:.4f}")
+
     except TrainingDiverged as error:
-        error.history = history
+        error.history = history  # the epochs completed before this one
         raise
     return history
-
-
-def _epochs(
-    model, optimizer, loss_fn, x_all, y_all, val, bar, generator, bounds, check_every, history
-) -> None:
-    """The epochs of [`train`][], appended to ``history`` one by one."""
-    n, per_epoch, device = len(x_all), len(bounds) - 1, x_all.device
-    for epoch in bar:
-        order = torch.randperm(n, generator=generator).to(device)
-        losses = None
-        checked = 0
-        synchronize(device)
-        start = time.perf_counter()
-        for update in range(per_epoch):
-            index = order[bounds[update] : bounds[update + 1]]
-            optimizer.zero_grad(set_to_none=True)
-            loss = _checks.scalar_output("loss_fn", loss_fn(model(x_all[index]), y_all[index]))
-            loss.backward()
-            try:
-                optimizer.step()
-            except NonFiniteGradient as error:  # mlnotes' optimizers refuse it before any update
-                value = float(loss.detach())
-                what = (
-                    "gradient became NaN or inf" if math.isfinite(value) else f"training loss became {value}"
-                )
-                raise TrainingDiverged(
-                    f"the {what} at epoch {epoch}, update {update + 1}: lower the learning rate "
-                    "(or check the data and the loss function)"
-                ) from error
-            if losses is None:  # in the loss's own dtype: a float64 loss of 1e39 is finite
-                losses = torch.empty(per_epoch, device=device, dtype=loss.dtype)
-            losses[update] = loss.detach()
-            if (update + 1) % check_every == 0 or update + 1 == per_epoch:
-                _check_finite(losses, checked, update + 1, epoch)
-                checked = update + 1
-        synchronize(device)
-        seconds = time.perf_counter() - start
-        val_loss, val_accuracy = (
-            evaluate(model, val, loss_fn=loss_fn, device=device) if val is not None else (None, None)
-        )
-        result = EpochResult(epoch, float(losses.mean()), per_epoch, seconds, val_loss, val_accuracy)
-        history.epochs.append(result)
-        bar.set_postfix(loss=f"{result.train_loss:.4f}")
 
 
 def _check_finite(losses: Tensor, start: int, stop: int, epoch: int) -> None:
