@@ -46,6 +46,9 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_collection_finish(session):
+    if os.environ.get("MLNOTES_BUILT_SITE"):  # a site built before, for a quick rerun while writing
+        _BUILD["out"] = Path(os.environ["MLNOTES_BUILT_SITE"])
+        return
     if any(_needs_site(item) for item in session.items):
         base = Path(tempfile.mkdtemp(prefix="mlnotes-site-"))
         _BUILD.update(base=base, out=base / "site", log=base / "build.log")
@@ -63,7 +66,11 @@ def pytest_sessionfinish():
 
 @pytest.fixture(scope="session")
 def built_site() -> Path:
-    """``mkdocs build --strict`` of the working tree into a temporary folder; fails on any warning."""
+    """``mkdocs build --strict`` of the working tree into a temporary folder; fails on any warning.
+
+    With MLNOTES_BUILT_SITE set to a folder, that folder is taken as built instead (not checked)."""
+    if "process" not in _BUILD:
+        return _BUILD["out"]
     process = _BUILD["process"]
     process.wait()
     log = _BUILD["log"].read_text(encoding="utf-8")
