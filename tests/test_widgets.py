@@ -54,37 +54,43 @@ def _flip(vectors):
     return [[-x for x in v] for v in vectors]
 
 
-def mismatches(drawn: dict, expected: dict, up_to_sign=(), rtol: float = RTOL) -> list[str]:
-    """What in ``drawn`` differs from ``expected`` (empty: they agree)."""
+def mismatches(drawn: dict, expected: dict, up_to_sign=(), rtol: float = RTOL, where: str = "") -> list[str]:
+    """What in ``drawn`` differs from ``expected`` (empty: they agree). Nested dicts are compared key
+    by key; each list of numbers against the largest magnitude in it."""
     problems = []
-    if sorted(drawn) != sorted(expected):
-        return [f"keys differ: drawn {sorted(drawn)}, expected {sorted(expected)}"]
+    if not isinstance(drawn, dict) or sorted(drawn) != sorted(expected):
+        keys = sorted(drawn) if isinstance(drawn, dict) else type(drawn).__name__
+        return [f"{where or 'keys'}: drawn {keys}, expected {sorted(expected)}"]
     for key, want in expected.items():
-        got = drawn[key]
+        got, name = drawn[key], f"{where}{key}"
+        if isinstance(want, dict):
+            problems += mismatches(got, want, up_to_sign, rtol, f"{name}.")
+            continue
         numbers = _flat(want)
         if not numbers or isinstance(want, (bool, str)) or want is None:
             if got != want:
-                problems.append(f"{key}: drawn {got!r}, expected {want!r}")
+                problems.append(f"{name}: drawn {str(got)[:80]}, expected {str(want)[:80]}")
             continue
         if len(_flat(got)) != len(numbers) or isinstance(got, list) != isinstance(want, list):
-            problems.append(f"{key}: drawn {str(got)[:80]}, expected {str(want)[:80]}")
+            problems.append(
+                f"{name}: drawn {len(_flat(got))} numbers ({str(got)[:60]}), expected {len(numbers)} ({str(want)[:60]})"
+            )
             continue
         scale = max(abs(x) for x in numbers)
-        candidates = [want]
+        target = want
         if key in up_to_sign:
-            candidates = [
-                [w if _close(g, w, scale, rtol) else f for g, w, f in zip(got, want, _flip(want), strict=True)]
-            ]
-        if not all(_close(g, w, scale, rtol) for g, w in zip(_flat(got), _flat(candidates[0]), strict=True)):
-            worst = max(abs(g - w) for g, w in zip(_flat(got), _flat(candidates[0]), strict=True))
-            problems.append(f"{key}: differs by {worst:.3g} (scale {scale:.3g}, rtol {rtol:g})")
+            target = [w if _close(g, w, scale, rtol) else f for g, w, f in zip(got, want, _flip(want), strict=True)]
+        pairs = list(zip(_flat(got), _flat(target), strict=True))
+        if not all(_close(g, w, scale, rtol) for g, w in pairs):
+            worst = max((abs(g - w) if isinstance(g, (int, float)) else math.inf) for g, w in pairs)
+            problems.append(f"{name}: differs by {worst:.3g} (scale {scale:.3g}, rtol {rtol:g})")
     return problems
 
 
 def _close(got, want, scale, rtol) -> bool:
     if isinstance(got, list):
         return all(_close(g, w, scale, rtol) for g, w in zip(_flat(got), _flat(want), strict=True))
-    return math.isfinite(got) and abs(got - want) <= rtol * scale
+    return isinstance(got, (int, float)) and math.isfinite(got) and abs(got - want) <= rtol * scale
 
 
 def test_the_comparison_catches_a_difference_of_1e_8():
@@ -98,6 +104,11 @@ def test_the_comparison_catches_a_difference_of_1e_8():
     assert mismatches({**want, "v": [[-0.6, 0.8]]}, want, up_to_sign=("v",))
     assert mismatches({"path": want["path"]}, want)
     assert mismatches({**want, "path": [[8.0, "NaN"], [7.9, 0.5]]}, want)
+    nested = {"adam": {"path": [[1.0, 2.0]], "loss": 0.5}}
+    assert mismatches(nested, nested) == []
+    assert mismatches({"adam": {"path": [[1.0, 2.0 + 1e-8]], "loss": 0.5}}, nested) == [
+        "adam.path: differs by 1e-08 (scale 2, rtol 1e-09)"
+    ]
 
 
 # --- what the repository holds ---

@@ -81,7 +81,8 @@
     const yt = logy ? logTicks(ylim[0], ylim[1]) : ticks(ylim[0], ylim[1]);
     for (const t of yt) {
       el("svg:line", { x1: M.l - 4, x2: M.l, y1: sy(t), y2: sy(t) }, axes);
-      el("svg:text", { x: M.l - 6, y: sy(t) + 3.5, "text-anchor": "end", text: fmt(t, 2) }, axes);
+      const tick = logy ? (Math.round(Math.log10(t)) === 0 ? "1" : `10${superscript(Math.round(Math.log10(t)))}`) : fmt(t, 2);
+      el("svg:text", { x: M.l - 6, y: sy(t) + 3.5, "text-anchor": "end", text: tick }, axes);
     }
     if (xlabel) el("svg:text", { x: M.l + pw / 2, y: H - 6, "text-anchor": "middle", text: xlabel }, axes);
     if (ylabel) {
