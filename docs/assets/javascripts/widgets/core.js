@@ -60,6 +60,15 @@
   /* A panel: axes over [x0, x1] x [y0, y1] (log10 scale on y with logy), and a function that maps
    * data to SVG coordinates. */
   function panel(svg, opts) {
+    // The axes and the contours depend only on the options: they are built once and kept while the
+    // options stay the same; only the data layers are rebuilt on every redraw.
+    const key = JSON.stringify(opts);
+    if (svg._mlw && svg._mlw.key === key) {
+      const view = svg._mlw.view;
+      for (const layer of [view.plot, view.overlay]) while (layer.firstChild) layer.removeChild(layer.firstChild);
+      view.fresh = false;
+      return view;
+    }
     while (svg.firstChild) svg.removeChild(svg.firstChild);
     const { xlim, ylim, xlabel, ylabel, logy, equal } = opts;
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
@@ -91,6 +100,7 @@
         transform: `translate(11 ${M.t + ph / 2}) rotate(-90)`,
       }, axes);
     }
+    const background = el("svg:g", { "clip-path": `url(#${clip})` }, svg);
     const plot = el("svg:g", { "clip-path": `url(#${clip})` }, svg);
     const overlay = el("svg:g", {}, svg);
     // data coordinates of a pointer event on this panel (for dragging a point)
@@ -103,7 +113,9 @@
         ylim[0] + (1 - (py - M.t) / ph) * (ylim[1] - ylim[0]),
       ];
     };
-    return { svg, plot, overlay, sx, sy, xlim, ylim, invert, equal };
+    const view = { svg, background, plot, overlay, sx, sy, xlim, ylim, invert, equal, fresh: true };
+    svg._mlw = { key, view };
+    return view;
   }
 
   function ticks(a, b) {
@@ -147,14 +159,17 @@
     }, view.overlay);
   }
 
-  /* Contour lines of f over the panel (marching squares on an n x n grid), at the given levels. */
+  /* Contour lines of f over the panel (marching squares on an n x n grid), at the given levels. They
+   * belong to the panel's background: drawn when the panel is new, kept while its options stay. A
+   * function that changes with the settings needs a panel whose options change with them. */
   function contours(view, f, levels, n) {
+    if (!view.fresh) return null;
     const N = n || 60;
     const [x0, x1] = view.xlim, [y0, y1] = view.ylim;
     const xs = Array.from({ length: N + 1 }, (_, i) => x0 + ((x1 - x0) * i) / N);
     const ys = Array.from({ length: N + 1 }, (_, j) => y0 + ((y1 - y0) * j) / N);
     const v = ys.map((y) => xs.map((x) => f(x, y)));
-    const g = el("svg:g", { class: "mlw-contours" }, view.plot);
+    const g = el("svg:g", { class: "mlw-contours" }, view.background);
     for (const level of levels) {
       let d = "";
       for (let j = 0; j < N; j++) {

@@ -56,7 +56,7 @@
 
   function draw(view, res, s, text, instance) {
     const p = view.panel(view.svgs[0], { xlim: [-R, R], ylim: [-R, R], xlabel: "w₁", ylabel: "w₂" });
-    view.contours(p, loss, [0.05, 0.25, 0.5, 1, 2, 4, 8, 16], 80);
+    view.contours(p, loss, [0.05, 0.25, 0.5, 1, 2, 4, 8, 16], 60);
     const branch = (sign) =>
       Array.from({ length: 200 }, (_, i) => {
         const x = sign * (0.5 + (1.6 * i) / 199);
