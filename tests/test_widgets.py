@@ -246,3 +246,18 @@ def test_the_scripts_fetch_nothing():
             if call == "http://" and "http://www.w3.org/2000/svg" in text:
                 text = text.replace("http://www.w3.org/2000/svg", "")
             assert call not in text, f"{script.name}: {call} (the figures compute everything in the page)"
+
+
+@pytest.mark.browser
+def test_the_redraw_benchmark_runs_on_every_widget(built_site, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("widget_redraw", ROOT / "benchmarks" / "widget_redraw.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    results = bench.main(["--site", str(built_site), "--repeats", "2"])
+    assert set(results) == set(PLACED)
+    for name, r in results.items():
+        assert 0 <= r["handler"] <= r["painted"] and r["frames"] > 0, (name, r)
+        assert r["slider"] != "steps" and r["steps"] in (None, bench.STEPS), (name, r)
+    assert "slowest:" in capsys.readouterr().out
