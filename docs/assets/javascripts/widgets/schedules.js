@@ -3,8 +3,8 @@
  *   StepDecay          η γ^⌊t/s⌋
  *   ExponentialDecay   η γᵗ
  *   InverseSqrtDecay   η / sqrt(t+1)
- *   LinearWarmup       η min(1, (t+1)/w)
- *   TransformerWarmup  d^-0.5 min(s^-0.5, s w^-1.5), s = t + 1
+ *   LinearWarmup       η min(1, (t+1)/τ)
+ *   TransformerWarmup  d^-0.5 min(s^-0.5, s τ^-1.5), s = t + 1
  *   CosineDecay        η_min + (η − η_min)(1 + cos(π min(t, T)/T))/2 */
 (function () {
   "use strict";
@@ -86,7 +86,7 @@
         caption: "每条曲线是一种调度给出的学习率 ηᵗ（纵轴为对数刻度），更新次数 t 从 0 开始计。拖动滑块改变各调度的参数。",
         controls: {
           show: "显示", steps: "更新次数", lr: "初始学习率 η", step_size: "阶梯间隔 s", step_gamma: "阶梯衰减 γ",
-          exp_gamma: "指数衰减 γ", warmup_steps: "预热步数 w", d_model: "Transformer 维度 d",
+          exp_gamma: "指数衰减 γ", warmup_steps: "预热步数 τ", d_model: "Transformer 维度 d",
           total_steps: "余弦周期 T", min_lr: "余弦最小值 η_min",
         },
         options: {
@@ -100,7 +100,7 @@
         caption: "Each curve is the learning rate ηᵗ a schedule gives (log scale), with the update t counted from 0. Drag the sliders to change each schedule's parameters.",
         controls: {
           show: "show", steps: "updates", lr: "initial rate η", step_size: "step every s", step_gamma: "step factor γ",
-          exp_gamma: "exponential γ", warmup_steps: "warm-up steps w", d_model: "Transformer width d",
+          exp_gamma: "exponential γ", warmup_steps: "warm-up steps τ", d_model: "Transformer width d",
           total_steps: "cosine length T", min_lr: "cosine floor η_min",
         },
         options: {

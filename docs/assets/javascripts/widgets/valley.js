@@ -153,7 +153,7 @@
         caption: "L(w₁, w₂) = ½(10⁻⁴w₁² + 100(w₂ − 0.003w₁)²)，从 (8, 1.024) 出发。调节每种方法的学习率和其他超参数，看它们的路径和离最小值的距离。",
         controls: {
           steps: "更新次数", gd_lr: "梯度下降 η", momentum_lr: "动量 η", momentum_beta: "动量 β",
-          adagrad_lr: "Adagrad η", rmsprop_lr: "RMSProp η", rmsprop_alpha: "RMSProp α",
+          adagrad_lr: "Adagrad η", rmsprop_lr: "RMSProp η", rmsprop_alpha: "RMSProp ρ",
           adam_lr: "Adam η", adam_beta1: "Adam β₁", adam_beta2: "Adam β₂",
         },
         methods: { gradient_descent: "梯度下降", momentum: "动量", adagrad: "Adagrad", rmsprop: "RMSProp", adam: "Adam" },
@@ -165,7 +165,7 @@
         caption: "L(w₁, w₂) = ½(10⁻⁴w₁² + 100(w₂ − 0.003w₁)²), from (8, 1.024). Change each method's learning rate and other hyperparameters, and watch its path and its distance to the minimum.",
         controls: {
           steps: "updates", gd_lr: "gradient descent η", momentum_lr: "momentum η", momentum_beta: "momentum β",
-          adagrad_lr: "Adagrad η", rmsprop_lr: "RMSProp η", rmsprop_alpha: "RMSProp α",
+          adagrad_lr: "Adagrad η", rmsprop_lr: "RMSProp η", rmsprop_alpha: "RMSProp ρ",
           adam_lr: "Adam η", adam_beta1: "Adam β₁", adam_beta2: "Adam β₂",
         },
         methods: { gradient_descent: "gradient descent", momentum: "momentum", adagrad: "Adagrad", rmsprop: "RMSProp", adam: "Adam" },
