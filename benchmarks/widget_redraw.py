@@ -1,7 +1,8 @@
 """How fast the book's interactive figures answer a slider: from the change to the redrawn figure.
 
 For every widget of the built site, in headless Chromium (Debian's, as the browser tests use): its
-trajectories are set to 1,000 updates where it has such a setting, then its first slider other than the number of updates is moved
+trajectories are set to 1,000 updates where it has such a setting, then its first slider other
+than the number of updates is moved
 back and forth ``--repeats`` times. Each time is measured in the page from just before the slider's
 ``input`` event to the end of the second animation frame after it, when the new figure has been laid
 out and painted. The reference, measured in the same run and the same page, is the same wait for
@@ -109,10 +110,13 @@ def measure(site: Path, repeats: int) -> dict[str, dict[str, float]]:
             for name, path in widget_pages(site).items():
                 page.goto(base + path)
                 try:
-                    page.wait_for_function("n => window.mlnotesWidgets && mlnotesWidgets.get(n)", arg=name,
-                                           timeout=15_000)
+                    page.wait_for_function(
+                        "n => window.mlnotesWidgets && mlnotesWidgets.get(n)", arg=name, timeout=15_000
+                    )
                 except PlaywrightTimeout:
-                    raise SystemExit(f"widget {name} did not start on {path}: open the page and see its error")
+                    raise SystemExit(
+                        f"widget {name} did not start on {path}: open the page and see its error"
+                    ) from None
                 page.eval_on_selector(f'.ml-widget[data-widget="{name}"]', "n => n.scrollIntoView()")
                 raw = page.evaluate(MEASURE, [name, repeats, STEPS])
                 results[name] = {
@@ -146,16 +150,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
         if built:
             shutil.rmtree(site.parent, ignore_errors=True)
     print(f"slider change to redrawn figure, median of {args.repeats} (goal: under {GOAL_MS:.0f} ms)")
-    print(f"{'widget':<15}{'slider':<15}{'updates':>8}{'handler ms':>12}{'painted ms':>12}"
-          f"{'2 frames ms':>13}{'ratio':>7}{'goal':>6}")
+    print(
+        f"{'widget':<15}{'slider':<15}{'updates':>8}{'handler ms':>12}{'painted ms':>12}"
+        f"{'2 frames ms':>13}{'ratio':>7}{'goal':>8}"
+    )
     for name, r in results.items():
         ratio = r["painted"] / r["frames"]
         steps = "" if r["steps"] is None else str(r["steps"])
         ok = "met" if r["painted"] < GOAL_MS else "MISSED"
-        print(f"{name:<15}{r['slider']:<15}{steps:>8}{r['handler']:>12.1f}{r['painted']:>12.1f}"
-              f"{r['frames']:>13.1f}{ratio:>7.2f}{ok:>6}")
+        print(
+            f"{name:<15}{r['slider']:<15}{steps:>8}{r['handler']:>12.1f}{r['painted']:>12.1f}"
+            f"{r['frames']:>13.1f}{ratio:>7.2f}{ok:>8}"
+        )
     worst = max(results.values(), key=lambda r: r["painted"])
-    print(f"slowest: {worst['painted']:.1f} ms to the painted figure ({worst['painted'] / GOAL_MS:.2f} of the goal)")
+    print(
+        f"slowest: {worst['painted']:.1f} ms to the painted figure "
+        f"({worst['painted'] / GOAL_MS:.2f} of the goal)"
+    )
     return results
 
 

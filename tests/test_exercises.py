@@ -113,7 +113,7 @@ def _fences(markdown: str) -> list[tuple[str, str]]:
 
 
 def check_chapter(text: str, language: str) -> list[Exercise]:
-    section, following = exercises_section(text, language)
+    _, following = exercises_section(text, language)
     if not following.endswith("{ #references }"):
         raise AssertionError(f"the exercises come just before ## References, not before {following!r}")
     intro, exercises = parse_exercises(text, language)
@@ -249,15 +249,26 @@ def test_the_checker_accepts_the_house_format():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (("### Exercise 2 · ★★ · Coding: two { #exercise-2 }",
-          "### Exercise 7 · ★★ · Coding: two { #exercise-7 }"), "numbered 1, 2, 3"),
+        (
+            (
+                "### Exercise 2 · ★★ · Coding: two { #exercise-2 }",
+                "### Exercise 7 · ★★ · Coding: two { #exercise-7 }",
+            ),
+            "numbered 1, 2, 3",
+        ),
         (("{ #exercise-2 }", "{ #exercise-9 }"), "the anchor is #exercise-2"),
         (("· ★★ · Coding: two", "· ★★★★ · Coding: two"), "house format"),
-        (("??? success \"Solution\"\n    Since", "!!! success \"Solution\"\n    Since"), "collapsed"),
+        (('??? success "Solution"\n    Since', '!!! success "Solution"\n    Since'), "collapsed"),
         (("    Since $a = b$, done.", "    Since a = b, done."), "worked in math"),
         (("    assert 2 > 1", "    print(2 > 1)"), "checks its answer"),
-        (("    The outcome is one because the assignment above stores one, which is what a reader "
-          "should expect.", "    One."), "explains the outcome"),
+        (
+            (
+                "    The outcome is one because the assignment above stores one, which is what a reader "
+                "should expect.",
+                "    One.",
+            ),
+            "explains the outcome",
+        ),
         (("### Exercise 4 · ★ · Derivation", "### Exercise 4 · ★ · Coding"), "'derivation'"),
         (("## References { #references }", "## Summary { #summary }"), "just before ## References"),
         (("★★ combines it, ★★★ goes", "it goes"), "explains the mark ★★"),

@@ -13,7 +13,6 @@ import tomllib
 import urllib.request
 import venv
 import zipfile
-from pathlib import Path
 
 import pytest
 from lab_checks import checks_and_failures
@@ -62,8 +61,12 @@ def test_a_change_to_any_source_makes_a_new_wheel(tmp_path, monkeypatch):
 
 
 def test_the_install_cell_is_added_once(tmp_path):
-    notebook = {"cells": [{"cell_type": "code", "source": ["import mlnotes"], "metadata": {}}],
-                "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    notebook = {
+        "cells": [{"cell_type": "code", "source": ["import mlnotes"], "metadata": {}}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path = tmp_path / "lab.zh.ipynb"
     path.write_text(json.dumps(notebook), encoding="utf-8")
     hook.add_install_cell(path, "pip install x")
@@ -113,7 +116,11 @@ def test_a_downloaded_lab_runs_against_the_served_wheel(fresh_environment, serve
     python, folder, env = fresh_environment
     where = subprocess.run(
         [str(python), "-c", "import mlnotes; print(mlnotes.__version__, mlnotes.__file__)"],
-        capture_output=True, text=True, cwd=folder, env=env, check=True,
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=env,
+        check=True,
     ).stdout.split()
     assert where[0] == VERSION and str(folder) in where[1], f"mlnotes imported from {where[1]}"
     lab = folder / f"{LAB}.en.ipynb"
@@ -129,7 +136,10 @@ def test_a_downloaded_lab_runs_against_the_served_wheel(fresh_environment, serve
     )
     done = subprocess.run(
         [str(python), "-c", "import json\n" + script, str(lab)],
-        capture_output=True, text=True, cwd=folder, env={**env, "MPLBACKEND": "Agg"},
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env={**env, "MPLBACKEND": "Agg"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     printed = "".join(json.loads(done.stdout.strip().splitlines()[-1]))

@@ -92,7 +92,15 @@ def test_lab_notebooks_are_pages_in_both_languages_with_their_download(built_sit
             assert 'class="jp-Notebook' in html, f"{folder}: not rendered as a notebook"
             assert 'class="jp-OutputArea-child' in html, f"{folder}: the executed outputs are missing"
             assert f'href="{source.name}" download' in html, f"{folder}: no download link"
-            assert (folder / source.name).read_bytes() == source.read_bytes()
+            # the download is the notebook itself, with the install line put first (hooks/wheel.py)
+            offered = json.loads((folder / source.name).read_text(encoding="utf-8"))
+            original = json.loads(source.read_text(encoding="utf-8"))
+            assert offered["cells"][0]["metadata"] == {"mlnotes": "install"}, f"{folder}: no install cell"
+            same = offered["cells"][1:] == original["cells"]
+            assert same, f"{folder}: the download's cells after the first are not the lab's"
+            assert {k: v for k, v in offered.items() if k != "cells"} == {
+                k: v for k, v in original.items() if k != "cells"
+            }
             assert 'id=""' not in html, f"{folder}: a heading without its {{ #anchor }} id"
 
 

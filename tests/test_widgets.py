@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -73,13 +74,16 @@ def mismatches(drawn: dict, expected: dict, up_to_sign=(), rtol: float = RTOL, w
             continue
         if len(_flat(got)) != len(numbers) or isinstance(got, list) != isinstance(want, list):
             problems.append(
-                f"{name}: drawn {len(_flat(got))} numbers ({str(got)[:60]}), expected {len(numbers)} ({str(want)[:60]})"
+                f"{name}: drawn {len(_flat(got))} numbers ({str(got)[:60]}), "
+                f"expected {len(numbers)} ({str(want)[:60]})"
             )
             continue
         scale = max(abs(x) for x in numbers)
         target = want
         if key in up_to_sign:
-            target = [w if _close(g, w, scale, rtol) else f for g, w, f in zip(got, want, _flip(want), strict=True)]
+            target = [
+                w if _close(g, w, scale, rtol) else f for g, w, f in zip(got, want, _flip(want), strict=True)
+            ]
         pairs = list(zip(_flat(got), _flat(target), strict=True))
         if not all(_close(g, w, scale, rtol) for g, w in pairs):
             worst = max((abs(g - w) if isinstance(g, (int, float)) else math.inf) for g, w in pairs)
@@ -116,13 +120,17 @@ def test_the_comparison_catches_a_difference_of_1e_8():
 
 def test_every_placed_widget_has_its_script_its_reference_and_both_languages():
     mkdocs = yaml.safe_load(
-        re.sub(r"!!python/\S+", "", re.sub(r"!ENV \S+", "''", (ROOT / "mkdocs.yml").read_text(encoding="utf-8")))
+        re.sub(
+            r"!!python/\S+", "", re.sub(r"!ENV \S+", "''", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+        )
     )
     scripts = mkdocs["extra_javascript"]
     assert "assets/javascripts/widgets/core.js" in scripts
     assert PLACED, "no page places a widget"
     for widget, page in PLACED.items():
-        assert (WIDGET_JS / f"{widget}.js").exists(), f"docs/assets/javascripts/widgets/{widget}.js is missing"
+        assert (WIDGET_JS / f"{widget}.js").exists(), (
+            f"docs/assets/javascripts/widgets/{widget}.js is missing"
+        )
         assert f"assets/javascripts/widgets/{widget}.js" in scripts, f"mkdocs.yml: add widgets/{widget}.js"
         assert scripts.index(f"assets/javascripts/widgets/{widget}.js") > scripts.index(
             "assets/javascripts/widgets/core.js"
@@ -207,7 +215,9 @@ def test_the_widget_speaks_the_page_language_and_takes_the_keyboard(browser, ser
         finally:
             page.close()
     assert CJK.search(texts["zh"]), f"{widget}: the Chinese page shows no Chinese: {texts['zh'][:200]}"
-    assert not CJK.search(texts["en"]), f"{widget}: Chinese on the English page: {CJK.findall(texts['en'])[:10]}"
+    assert not CJK.search(texts["en"]), (
+        f"{widget}: Chinese on the English page: {CJK.findall(texts['en'])[:10]}"
+    )
 
 
 def _luminance(css: str) -> float:
@@ -225,10 +235,16 @@ def test_widgets_fit_a_phone_in_both_colour_schemes(browser, served_site, scheme
         try:
             node = f'.ml-widget[data-widget="{widget}"]'
             box = page.eval_on_selector(
-                node, "n => ({right: n.getBoundingClientRect().right, scroll: n.scrollWidth, client: n.clientWidth})"
+                node,
+                "n => ({right: n.getBoundingClientRect().right,"
+                " scroll: n.scrollWidth, client: n.clientWidth})",
             )
-            assert box["right"] <= 390 and box["scroll"] <= box["client"] + 1, f"{widget} overflows a phone: {box}"
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390, f"{page_name} scrolls sideways"
+            assert box["right"] <= 390 and box["scroll"] <= box["client"] + 1, (
+                f"{widget} overflows a phone: {box}"
+            )
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, (
+                f"{page_name} scrolls sideways"
+            )
             background = page.evaluate("getComputedStyle(document.body).backgroundColor")
             text = page.eval_on_selector(f"{node} .mlw-panel text", "t => getComputedStyle(t).fill")
             line = page.eval_on_selector(f"{node} .mlw-axes line", "l => getComputedStyle(l).stroke")
@@ -249,15 +265,26 @@ def test_the_scripts_fetch_nothing():
 
 
 @pytest.mark.browser
-def test_the_redraw_benchmark_runs_on_every_widget(built_site, capsys):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("widget_redraw", ROOT / "benchmarks" / "widget_redraw.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    results = bench.main(["--site", str(built_site), "--repeats", "2"])
-    assert set(results) == set(PLACED)
-    for name, r in results.items():
-        assert 0 <= r["handler"] <= r["painted"] and r["frames"] > 0, (name, r)
-        assert r["slider"] != "steps" and r["steps"] in (None, bench.STEPS), (name, r)
-    assert "slowest:" in capsys.readouterr().out
+def test_the_redraw_benchmark_runs_on_every_widget(built_site):
+    # in a process of its own, as a reader runs it (and Playwright's sync API allows one per thread)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "widget_redraw.py"),
+            "--site",
+            str(built_site),
+            "--repeats",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {line.split()[0]: line.split() for line in done.stdout.splitlines()[2:-1]}
+    assert set(rows) == set(PLACED), done.stdout
+    for row in rows.values():
+        assert row[1] != "steps" and row[-1] in ("met", "MISSED"), row
+        handler, painted, frames = (float(x) for x in row[-5:-2])
+        assert 0 <= handler <= painted and frames > 0, row
+    assert "slowest:" in done.stdout

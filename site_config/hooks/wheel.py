@@ -81,13 +81,29 @@ def build_wheel() -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
         out = Path(tmp) / "out"
-        command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                   "--wheel-dir", str(out), str(source)]
-        done = subprocess.run(command, capture_output=True, text=True,
-                              env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH})
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(out),
+            str(source),
+        ]
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
+        )
         built = out / wheel_name()
         if done.returncode != 0 or not built.exists():
-            raise PluginError(f"building the mlnotes wheel failed: {(done.stderr or done.stdout).strip()[-2000:]}")
+            raise PluginError(
+                f"building the mlnotes wheel failed: {(done.stderr or done.stdout).strip()[-2000:]}"
+            )
         if CACHE.exists():  # wheels of older sources
             for old in CACHE.iterdir():
                 if old != folder:
@@ -146,7 +162,12 @@ def add_install_cell(path: Path, line: str) -> None:
     first = notebook["cells"][0] if notebook["cells"] else {}
     if first.get("metadata", {}).get("mlnotes") == "install":
         return
-    cell = {"cell_type": "markdown", "id": "mlnotes-install", "metadata": {"mlnotes": "install"}, "source": [line]}
+    cell = {
+        "cell_type": "markdown",
+        "id": "mlnotes-install",
+        "metadata": {"mlnotes": "install"},
+        "source": [line],
+    }
     if notebook.get("nbformat_minor", 0) < 5 or notebook.get("nbformat", 4) < 4:
         del cell["id"]
     notebook["cells"].insert(0, cell)

@@ -9,8 +9,8 @@ import mlnotes as ml
 PAGE = "chapters/critical-points"
 SETTINGS = [
     {"w1": 0.5, "w2": -0.3, "step": 0.5},
-    {"w1": 0.0, "w2": 0.0, "step": 1.0},      # the saddle at the origin
-    {"w1": 1.25, "w2": 0.8, "step": 0.3},     # on the curve of minima: w1 w2 = 1
+    {"w1": 0.0, "w2": 0.0, "step": 1.0},  # the saddle at the origin
+    {"w1": 1.25, "w2": 0.8, "step": 0.3},  # on the curve of minima: w1 w2 = 1
     {"w1": -1.7, "w2": 1.1, "step": 2.0},
     {"w1": 2.0, "w2": 0.0, "step": 0.0},
     {"w1": 0.3, "w2": 0.3, "step": 1.5},

@@ -6,11 +6,11 @@ import mlnotes as ml
 
 PAGE = "chapters/batch-and-momentum"
 SETTINGS = [
-    {"start": 2.5, "lr": 0.01, "beta": 0.9, "steps": 300},    # the chapter's figure
+    {"start": 2.5, "lr": 0.01, "beta": 0.9, "steps": 300},  # the chapter's figure
     {"start": 3.0, "lr": 0.01, "beta": 0.9, "steps": 1000},
     {"start": -0.5, "lr": 0.003, "beta": 0.5, "steps": 500},
-    {"start": 2.0, "lr": 0.05, "beta": 0.0, "steps": 200},     # beta 0: both are gradient descent
-    {"start": 3.0, "lr": 0.1, "beta": 0.95, "steps": 100},     # diverges
+    {"start": 2.0, "lr": 0.05, "beta": 0.0, "steps": 200},  # beta 0: both are gradient descent
+    {"start": 3.0, "lr": 0.1, "beta": 0.95, "steps": 100},  # diverges
 ]
 LIMIT = 1e6  # the widget stops a run once |w| passes it
 MINIMA = {"local": 1.3470, "global": -1.4730}

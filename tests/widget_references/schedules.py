@@ -11,16 +11,52 @@ from mlnotes.schedules import (
 
 PAGE = "chapters/adaptive-learning-rate"
 DEFAULTS = {
-    "show": "all", "steps": 1000, "lr": 1.0, "step_size": 250, "step_gamma": 0.5, "exp_gamma": 0.997,
-    "warmup_steps": 200, "d_model": 512, "total_steps": 1000, "min_lr": 0.0,
+    "show": "all",
+    "steps": 1000,
+    "lr": 1.0,
+    "step_size": 250,
+    "step_gamma": 0.5,
+    "exp_gamma": 0.997,
+    "warmup_steps": 200,
+    "d_model": 512,
+    "total_steps": 1000,
+    "min_lr": 0.0,
 }
 SETTINGS = [
     DEFAULTS,
-    {**DEFAULTS, "steps": 3000, "lr": 0.01, "step_size": 7, "step_gamma": 0.9, "exp_gamma": 0.999,
-     "warmup_steps": 1, "d_model": 64, "total_steps": 700, "min_lr": 0.001},
-    {**DEFAULTS, "steps": 10, "lr": 0.3, "step_size": 1000, "warmup_steps": 1000, "total_steps": 10, "min_lr": 0.3},
-    {**DEFAULTS, "show": "cosine", "steps": 5000, "lr": 0.5, "step_size": 1, "step_gamma": 0.05,
-     "exp_gamma": 0.99, "d_model": 2048, "total_steps": 5000, "min_lr": 0.1},
+    {
+        **DEFAULTS,
+        "steps": 3000,
+        "lr": 0.01,
+        "step_size": 7,
+        "step_gamma": 0.9,
+        "exp_gamma": 0.999,
+        "warmup_steps": 1,
+        "d_model": 64,
+        "total_steps": 700,
+        "min_lr": 0.001,
+    },
+    {
+        **DEFAULTS,
+        "steps": 10,
+        "lr": 0.3,
+        "step_size": 1000,
+        "warmup_steps": 1000,
+        "total_steps": 10,
+        "min_lr": 0.3,
+    },
+    {
+        **DEFAULTS,
+        "show": "cosine",
+        "steps": 5000,
+        "lr": 0.5,
+        "step_size": 1,
+        "step_gamma": 0.05,
+        "exp_gamma": 0.99,
+        "d_model": 2048,
+        "total_steps": 5000,
+        "min_lr": 0.1,
+    },
 ]
 
 

@@ -12,16 +12,39 @@ H1, H2, C = 1e-4, 100.0, 0.003
 START = (8.0, 1.0 + 8 * C)
 LIMIT = 1e6
 DEFAULTS = {
-    "steps": 1000, "gd_lr": 0.0199, "momentum_lr": 0.0199, "momentum_beta": 0.9, "adagrad_lr": 0.1,
-    "rmsprop_lr": 0.1, "rmsprop_alpha": 0.9, "adam_lr": 0.1, "adam_beta1": 0.9, "adam_beta2": 0.999,
+    "steps": 1000,
+    "gd_lr": 0.0199,
+    "momentum_lr": 0.0199,
+    "momentum_beta": 0.9,
+    "adagrad_lr": 0.1,
+    "rmsprop_lr": 0.1,
+    "rmsprop_alpha": 0.9,
+    "adam_lr": 0.1,
+    "adam_beta1": 0.9,
+    "adam_beta2": 0.999,
 }
 SETTINGS = [
     DEFAULTS,  # the widget's first view, over 1000 of its 5000 updates
     {**DEFAULTS, "rmsprop_lr": 0.01, "adam_lr": 0.01},
-    {**DEFAULTS, "steps": 300, "gd_lr": 0.001, "momentum_beta": 0.5, "adagrad_lr": 1.0, "rmsprop_alpha": 0.99,
-     "adam_beta1": 0.0, "adam_beta2": 0.99},
-    {**DEFAULTS, "steps": 2000, "momentum_lr": 0.001, "momentum_beta": 0.99, "adam_lr": 0.1, "adam_beta1": 0.6},
-    {**DEFAULTS, "steps": 50, "gd_lr": 0.03, "momentum_lr": 0.5},   # both diverge: the runs stop early
+    {
+        **DEFAULTS,
+        "steps": 300,
+        "gd_lr": 0.001,
+        "momentum_beta": 0.5,
+        "adagrad_lr": 1.0,
+        "rmsprop_alpha": 0.99,
+        "adam_beta1": 0.0,
+        "adam_beta2": 0.99,
+    },
+    {
+        **DEFAULTS,
+        "steps": 2000,
+        "momentum_lr": 0.001,
+        "momentum_beta": 0.99,
+        "adam_lr": 0.1,
+        "adam_beta1": 0.6,
+    },
+    {**DEFAULTS, "steps": 50, "gd_lr": 0.03, "momentum_lr": 0.5},  # both diverge: the runs stop early
 ]
 
 
@@ -55,6 +78,9 @@ def reference(s: dict) -> dict:
             if not (abs(path[-1][0]) <= LIMIT and abs(path[-1][1]) <= LIMIT):
                 break
         w1, w2 = path[-1]
-        out[method] = {"path": path, "loss": float(loss(torch.tensor(path[-1], dtype=torch.float64))),
-                       "distance": math.hypot(w1, w2)}
+        out[method] = {
+            "path": path,
+            "loss": float(loss(torch.tensor(path[-1], dtype=torch.float64))),
+            "distance": math.hypot(w1, w2),
+        }
     return out
