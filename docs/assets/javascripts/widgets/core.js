@@ -70,12 +70,15 @@
       return view;
     }
     while (svg.firstChild) svg.removeChild(svg.firstChild);
-    const { xlim, ylim, xlabel, ylabel, logy, equal } = opts;
+    const { xlim, ylim, xlabel, ylabel, logx, logy, equal } = opts;
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
     const pw = W - M.l - M.r, ph = H - M.t - M.b;
-    const ty = logy ? (v) => Math.log10(Math.max(v, 1e-300)) : (v) => v;
+    const log = (v) => Math.log10(Math.max(v, 1e-300));
+    const ty = logy ? log : (v) => v;
+    const tx = logx ? log : (v) => v;
     const [ya, yb] = logy ? [Math.log10(ylim[0]), Math.log10(ylim[1])] : ylim;
-    const sx = (x) => M.l + ((x - xlim[0]) / (xlim[1] - xlim[0])) * pw;
+    const [xa, xb] = logx ? [Math.log10(xlim[0]), Math.log10(xlim[1])] : xlim;
+    const sx = (x) => M.l + ((tx(x) - xa) / (xb - xa)) * pw;
     const sy = (y) => M.t + (1 - (ty(y) - ya) / (yb - ya)) * ph;
     const clip = `c${Math.random().toString(36).slice(2)}`;
     const defs = el("svg:defs", {}, svg);
@@ -83,14 +86,15 @@
     el("svg:rect", { x: M.l, y: M.t, width: pw, height: ph }, cp);
     const axes = el("svg:g", { class: "mlw-axes" }, svg);
     el("svg:rect", { x: M.l, y: M.t, width: pw, height: ph, class: "mlw-frame" }, axes);
-    for (const t of ticks(xlim[0], xlim[1])) {
+    for (const t of logx ? logTicks(xlim[0], xlim[1]) : ticks(xlim[0], xlim[1])) {
+      const tick = logx ? powerOfTen(t) : fmt(t, 3);
       el("svg:line", { x1: sx(t), x2: sx(t), y1: M.t + ph, y2: M.t + ph + 4 }, axes);
-      el("svg:text", { x: sx(t), y: M.t + ph + 15, "text-anchor": "middle", text: fmt(t, 3) }, axes);
+      el("svg:text", { x: sx(t), y: M.t + ph + 15, "text-anchor": "middle", text: tick }, axes);
     }
     const yt = logy ? logTicks(ylim[0], ylim[1]) : ticks(ylim[0], ylim[1]);
     for (const t of yt) {
       el("svg:line", { x1: M.l - 4, x2: M.l, y1: sy(t), y2: sy(t) }, axes);
-      const tick = logy ? (Math.round(Math.log10(t)) === 0 ? "1" : `10${superscript(Math.round(Math.log10(t)))}`) : fmt(t, 2);
+      const tick = logy ? powerOfTen(t) : fmt(t, 2);
       el("svg:text", { x: M.l - 6, y: sy(t) + 3.5, "text-anchor": "end", text: tick }, axes);
     }
     if (xlabel) el("svg:text", { x: M.l + pw / 2, y: H - 6, "text-anchor": "middle", text: xlabel }, axes);
@@ -108,14 +112,17 @@
       const box = svg.getBoundingClientRect();
       const px = ((event.clientX - box.left) / box.width) * W;
       const py = ((event.clientY - box.top) / box.height) * H;
-      return [
-        xlim[0] + ((px - M.l) / pw) * (xlim[1] - xlim[0]),
-        ylim[0] + (1 - (py - M.t) / ph) * (ylim[1] - ylim[0]),
-      ];
+      const u = xa + ((px - M.l) / pw) * (xb - xa), v = ya + (1 - (py - M.t) / ph) * (yb - ya);
+      return [logx ? 10 ** u : u, logy ? 10 ** v : v];
     };
     const view = { svg, background, plot, overlay, sx, sy, xlim, ylim, invert, equal, fresh: true };
     svg._mlw = { key, view };
     return view;
+  }
+
+  function powerOfTen(t) {
+    const e = Math.round(Math.log10(t));
+    return e === 0 ? "1" : e === 1 ? "10" : `10${superscript(e)}`;
   }
 
   function ticks(a, b) {
