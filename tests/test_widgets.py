@@ -288,3 +288,13 @@ def test_the_redraw_benchmark_runs_on_every_widget(built_site):
         handler, painted, frames = (float(x) for x in row[-5:-2])
         assert 0 <= handler <= painted and frames > 0, row
     assert "slowest:" in done.stdout
+
+
+def test_the_chinese_labels_use_the_glossary_terms():
+    from test_glossary import rejected_variants
+
+    chinese = [(v, use, why) for v, use, why in rejected_variants() if CJK.search(v)]
+    for script in sorted(WIDGET_JS.glob("*.js")):
+        text = script.read_text(encoding="utf-8")
+        for variant, use, why in chinese:
+            assert variant not in text, f"{script.name}: {variant!r}: write {use!r} ({why})"
