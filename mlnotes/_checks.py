@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -270,6 +270,47 @@ def trainable(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
                 f"{p.device}) differ in dtype or device: move the model with model.to(dtype, device)"
             )
     return named
+
+
+def parameter_subset(name: str, model: nn.Module, chosen: object) -> list[tuple[str, nn.Parameter]]:
+    """The trainable parameters named by ``chosen`` (parameter tensors of ``model`` or their names),
+    in the model's order; refused if empty, repeated, frozen or not the model's."""
+    if isinstance(chosen, (Tensor, str, bytes)) or not isinstance(chosen, Iterable):
+        raise TypeError(
+            f"{name} must be a list of the model's parameters or of their names, got "
+            f"{type(chosen).__name__}: write [model.fc.weight] or ['fc.weight']"
+        )
+    everything = dict(model.named_parameters())
+    by_identity = {id(p): n for n, p in everything.items()}
+    picked: list[str] = []
+    for index, item in enumerate(chosen):
+        if isinstance(item, str):
+            if item not in everything:
+                known = ", ".join(list(everything)[:6]) + (", ..." if len(everything) > 6 else "")
+                raise ValueError(f"{name}[{index}] is {item!r}, not a parameter name of the model ({known})")
+            found = item
+        elif isinstance(item, Tensor):
+            if id(item) not in by_identity:
+                raise ValueError(
+                    f"{name}[{index}] is a tensor of shape {tuple(item.shape)} that is not a parameter of "
+                    "the model: pass the model's own parameters (e.g. model.fc.weight) or their names"
+                )
+            found = by_identity[id(item)]
+        else:
+            what = type(item).__name__
+            raise TypeError(f"{name}[{index}] must be a parameter or a parameter name, got {what}")
+        if found in picked:
+            raise ValueError(f"{name} names the parameter {found!r} twice: list each parameter once")
+        if not everything[found].requires_grad:
+            raise ValueError(
+                f"{name}[{index}] is {found!r}, which has requires_grad=False: a frozen parameter has no "
+                "Hessian here; set requires_grad_(True) on it or leave it out"
+            )
+        picked.append(found)
+    if not picked:
+        raise ValueError(f"{name} is empty: name at least one parameter, or pass None for all of them")
+    subset = set(picked)
+    return [(n, p) for n, p in trainable(model) if n in subset]
 
 
 def stateful_layers(model: nn.Module) -> list[str]:

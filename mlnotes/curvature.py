@@ -13,8 +13,22 @@ the cost of one more gradient:
 - [`spectral_density`][] estimates the density of all $n$ eigenvalues by stochastic Lanczos
   quadrature.
 
-Each function takes any ``matvec`` (a function from a 1-D tensor to a 1-D tensor of the same
-length), so they are tested on matrices whose eigenvalues are known.
+Each function takes an operator: a [`HessianOperator`][], which says its dimension, dtype and
+device (``lanczos(op, k=5)``), or any function from a 1-D tensor to a 1-D tensor of the same length
+with its dimension ``n`` (``lanczos(lambda v: a @ v, 10)``), so they are tested on matrices whose
+eigenvalues are known. An object that has a ``matvec`` method and a ``shape`` of ``(n, n)``, and
+optionally ``dtype`` and ``device``, is an operator too.
+
+**One layer.** ``HessianOperator(..., params=[model.fc.weight, model.fc.bias])`` is the Hessian
+with respect to those parameters only, the others held fixed: the diagonal block of the full
+$\mathbf{H}$ that belongs to them.
+
+**Across processes.** ``HessianOperator(..., distributed=True)``, built on every process of a
+``torch.distributed`` process group with that process's shard of the data, returns on every
+process the product for all the data: each shard's product, weighted by its share of the examples,
+summed by ``all_reduce``. [`lanczos`][], [`hutchinson_trace`][] and [`spectral_density`][] then run
+unchanged on every process: their random vectors come from the ``seed``, so every process draws the
+same ones, and since every process receives the same sum, every process returns the same answer.
 
 **Dropout and batch normalization.** By default (``mode="eval"``) products are taken with the
 model in evaluation mode: dropout is off, so the loss is one deterministic function of
@@ -98,6 +112,80 @@ def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     return len(a) == len(b) and all(math.isclose(x, y, rel_tol=1e-9, abs_tol=scale) for x, y in pairs)
 
 
+@dataclass(frozen=True)
+class _Group:
+    """A process group, and the device its collectives take tensors on (CUDA for NCCL, else the CPU)."""
+
+    group: object
+    device: torch.device
+    rank: int
+    world_size: int
+
+
+def _process_group(distributed: object, process_group: object | None, device: torch.device) -> _Group | None:
+    """The process group the products are summed over, or ``None`` for one process."""
+    distributed = _checks.flag("distributed", distributed)
+    if not distributed:
+        if process_group is not None:
+            raise ValueError("process_group is given but distributed is False: pass distributed=True as well")
+        return None
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        raise ValueError("distributed=True needs torch.distributed, which this build of PyTorch lacks")
+    if not dist.is_initialized():
+        raise ValueError(
+            "distributed=True needs torch.distributed's default process group: call "
+            "torch.distributed.init_process_group('gloo') (or 'nccl' on GPUs) first, or launch with torchrun"
+        )
+    group = dist.group.WORLD if process_group is None else process_group
+    try:
+        backend, rank, size = dist.get_backend(group), dist.get_rank(group), dist.get_world_size(group)
+    except (RuntimeError, ValueError) as error:
+        raise TypeError(f"process_group must be a torch.distributed process group ({error})") from None
+    if rank < 0:
+        raise ValueError(
+            "this process is not in process_group: build the operator on the group's members only"
+        )
+    if str(backend) == "nccl":
+        if device.type != "cuda":
+            raise ValueError(
+                "the process group's backend is NCCL, which sums CUDA tensors only, but the model is on "
+                f"{device}: move the model to its rank's GPU or use the gloo backend"
+            )
+        return _Group(group, device, rank, size)
+    return _Group(group, torch.device("cpu"), rank, size)
+
+
+def _all_reduced(local: Tensor, group: _Group) -> Tensor:
+    """The sum of ``local`` over the ranks of ``group`` (``torch.distributed.all_reduce``)."""
+    import torch.distributed as dist
+
+    total = local.detach().to(group.device, copy=True)
+    dist.all_reduce(total, op=dist.ReduceOp.SUM, group=group.group)
+    return total.to(local.device)
+
+
+def _shard_sizes(group: _Group, local_size: int, num_parameters: int, device: torch.device) -> int:
+    """The number of examples over all ranks; every rank checks the same gathered numbers, so every
+    rank raises the same error (rather than one rank raising while the others wait)."""
+    import torch.distributed as dist
+
+    mine = torch.tensor([local_size, num_parameters], dtype=torch.int64, device=group.device)
+    everyone = [torch.empty_like(mine) for _ in range(group.world_size)]
+    dist.all_gather(everyone, mine, group=group.group)
+    sizes, lengths = [int(t[0]) for t in everyone], [int(t[1]) for t in everyone]
+    if len(set(lengths)) != 1:
+        raise ValueError(
+            f"the ranks' operators have different numbers of parameters ({lengths}): every rank must build "
+            "it from the same model and the same params"
+        )
+    empty = [rank for rank, size in enumerate(sizes) if size == 0]
+    if empty:
+        raise ValueError(f"rank(s) {empty} hold no examples: give every rank a non-empty shard of the data")
+    return sum(sizes)
+
+
 class HessianOperator:
     r"""$\mathbf{H}$ of the mean loss of ``model`` over ``data``, as a matrix-free operator.
 
@@ -133,6 +221,26 @@ class HessianOperator:
             ``method`` allows double backward. A cached graph is rebuilt whenever the parameters'
             or buffers' values differ from those it was built at, however they were changed (an
             optimizer step, ``vector_to_parameters``, an edit through ``p.data``).
+        params: the parameters to take the Hessian over, as the model's parameter tensors or their
+            names (e.g. ``[model.fc.weight, model.fc.bias]`` or ``["fc.weight", "fc.bias"]``), for the
+            Hessian of one layer: the diagonal block of the full $\mathbf{H}$ that belongs to them, in
+            the model's order. The other parameters stay fixed at their values. Default: all
+            trainable parameters.
+        distributed: sum the products over the processes of ``torch.distributed``'s process group
+            (data parallel): each process passes its own shard of the data, and every process gets
+            the product for all the data, the shards' products weighted by their sizes and summed
+            by ``all_reduce``. Every process must build the operator (same model, same ``params``)
+            and take every product, as [`lanczos`][], [`hutchinson_trace`][] and
+            [`spectral_density`][] do when they run on all ranks with the same arguments.
+        process_group: the group to sum over when ``distributed`` (default: the default group).
+
+    Attributes:
+        num_parameters: $n$, the length of $\boldsymbol\theta$.
+        shape: $(n, n)$.
+        dtype, device: those of the parameters; the vectors of the products have them.
+        parameter_names: the names of the parameters that make up $\boldsymbol\theta$, in order.
+        size: the number of examples (over all processes when ``distributed``).
+        local_size: the number of examples this process holds.
 
     Raises:
         TypeError: a wrong type for ``model``, ``loss_fn`` or ``data`` (a one-pass iterator, a
@@ -141,7 +249,11 @@ class HessianOperator:
             half-precision parameters, a loss module whose ``reduction`` is not ``"mean"`` (the
             weights by batch size assume batch means), or ``mode="train"`` with active dropout. Later, at a
             product: data that changed between passes, a changed set of trainable parameters,
-            parameters or a product that are not finite.
+            parameters or a product that are not finite. For ``params``: an empty list, a parameter
+            named twice, a frozen one, or a tensor or name that is not the model's. For
+            ``distributed``: no initialized process group (call
+            ``torch.distributed.init_process_group``, or launch with ``torchrun``), a rank with no
+            data, or ranks whose operators differ in size.
 
     Examples:
         >>> net = nn.Linear(2, 1, bias=False)
@@ -161,6 +273,9 @@ class HessianOperator:
         method: HvpMethod = "auto",
         mode: Literal["eval", "train"] = "eval",
         cache_graph: bool | None = None,
+        params: Iterable[Tensor | str] | None = None,
+        distributed: bool = False,
+        process_group: object | None = None,
     ) -> None:
         model = _checks.module("model", model)
         loss_fn = _checks.mean_loss("loss_fn", loss_fn, over_examples=True)
@@ -171,6 +286,10 @@ class HessianOperator:
         if cache_graph is not None:
             cache_graph = _checks.flag("cache_graph", cache_graph)
         named = _checks.trainable(model)
+        self._trainable_layout = [(n, p.shape) for n, p in named]
+        if params is not None:
+            named = _checks.parameter_subset("params", model, params)
+        self.parameter_names = [n for n, _ in named]
         self.dtype, self.device = named[0][1].dtype, named[0][1].device
         if self.dtype not in (torch.float32, torch.float64):
             raise ValueError(
@@ -178,7 +297,6 @@ class HessianOperator:
                 "Hessian eigenvalues; analyze a float32 copy, copy.deepcopy(model).float()"
             )
         self.model, self.loss_fn, self.method, self.mode = model, loss_fn, method, mode
-        self._layout = [(n, p.shape) for n, p in named]
         # Products are taken on a stand-in with the model's structure; functional_call supplies the
         # parameters. In train mode it is a copy whose batch-norm layers keep no running statistics
         # (torch.func.replace_all_batch_norm_modules_, and the package's own BatchNorm told not to
@@ -209,8 +327,12 @@ class HessianOperator:
         for index, (inputs, targets) in enumerate(self._pass(check=True)):
             check_batch(inputs, targets, self.dtype, self.device, f"batch {index} of data: ")
             _checks.no_ignored_targets(f"batch {index} of data:", targets, loss_fn)
-        self.size = int(sum(f[0] for f in self._prints))
-        if self.size == 0:
+        self.local_size = int(sum(f[0] for f in self._prints))
+        self._group = _process_group(distributed, process_group, self.device)
+        self.size = self.local_size
+        if self._group is not None:
+            self.size = _shard_sizes(self._group, self.local_size, self.num_parameters, self.device)
+        elif self.size == 0:
             raise ValueError("data holds no examples")
         if cache_graph is None:
             cache_graph = len(self._prints) == 1 and method != "forward-over-reverse"
@@ -268,12 +390,24 @@ class HessianOperator:
 
     def _parameters(self) -> list[Tensor]:
         named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
-        if [(n, p.shape) for n, p in named] != self._layout:
+        if [(n, p.shape) for n, p in named] != self._trainable_layout:
             raise ValueError(
                 "the model's trainable parameters changed since this operator was built (a layer frozen, "
                 "unfrozen or replaced): build a new HessianOperator"
             )
-        return [p for _, p in named]
+        chosen = set(self.parameter_names)
+        return [p for n, p in named if n in chosen]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        r"""$(n, n)$, the shape of $\mathbf{H}$."""
+        return (self.num_parameters, self.num_parameters)
+
+    def _reduced(self, local: Tensor) -> Tensor:
+        """The sum over the ranks of each rank's ``local`` part (``local`` itself when not distributed)."""
+        if self._group is None:
+            return local
+        return _all_reduced(local, self._group)
 
     @property
     def theta(self) -> Tensor:
@@ -302,7 +436,7 @@ class HessianOperator:
                             tensor.copy_(own[name])
             theta, total = self._point(), None
             for inputs, targets in self._pass():
-                loss = ModuleLoss(self._structure, self.loss_fn, inputs, targets)
+                loss = ModuleLoss(self._structure, self.loss_fn, inputs, targets, names=self.parameter_names)
                 part = per_batch(loss, theta, len(inputs) / self.size)
                 total = part if total is None else total + part
             return total
@@ -310,11 +444,10 @@ class HessianOperator:
     def matvec(self, v: Tensor) -> Tensor:
         r"""$\mathbf{H}\mathbf{v}$ for a 1-D ``v`` of length $n$ (the model's dtype and device)."""
         v = _checks.vector("v", v)
-        if v.numel() != self.num_parameters or v.dtype != self.dtype:
-            raise ValueError(
-                f"v must be a vector of {self.num_parameters} entries of dtype {self.dtype}, "
-                f"got {v.numel()} of {v.dtype}"
-            )
+        if v.numel() != self.num_parameters:
+            raise ValueError(f"v must be a vector of {self.num_parameters} entries, got {v.numel()}")
+        if v.dtype != self.dtype:
+            raise ValueError(f"v must have the parameters' dtype, {self.dtype}, got {v.dtype}")
         _checks.finite("v", v)
         v = v.to(self.device)
         if self.cache_graph:
@@ -328,6 +461,7 @@ class HessianOperator:
             total = self._accumulate(
                 lambda loss, theta, weight: weight * hvp(loss, theta, v, method=self.method)
             )
+        total = self._reduced(total)
         if not bool(torch.isfinite(total).all()):
             raise ValueError(
                 "the Hessian-vector product is not finite (NaN or inf): "
@@ -336,10 +470,11 @@ class HessianOperator:
         return total
 
     def _state(self) -> Tensor:
-        """Every number the products depend on besides the data: all parameters (frozen ones too)
-        and the floating-point buffers."""
-        frozen = [p for p in self.model.parameters() if not p.requires_grad]
-        others = [t for t in (*frozen, *self.model.buffers()) if t.is_floating_point()]
+        """Every number the products depend on besides the data: all parameters (frozen ones and
+        those outside ``params`` too) and the floating-point buffers."""
+        chosen = set(self.parameter_names)
+        fixed = [p for n, p in self.model.named_parameters() if n not in chosen or not p.requires_grad]
+        others = [t for t in (*fixed, *self.model.buffers()) if t.is_floating_point()]
         flat = [t.detach().reshape(-1).to(dtype=self.dtype, device=self.device) for t in others]
         return torch.cat([self._point(), *flat])
 
@@ -371,14 +506,15 @@ class HessianOperator:
     def loss(self) -> float:
         """The mean loss over the data at the current parameters."""
         with torch.no_grad():
-            value = float(self._accumulate(lambda loss, theta, weight: weight * loss(theta).reshape(1))[0])
+            local = self._accumulate(lambda loss, theta, weight: weight * loss(theta).reshape(1))
+            value = float(self._reduced(local)[0])
         if not math.isfinite(value):
             raise ValueError(f"the loss is {value} at the current parameters")
         return value
 
     def gradient(self) -> Tensor:
         """The gradient of the mean loss over the data, flattened like ``theta``."""
-        return self._accumulate(lambda loss, theta, weight: weight * gradient(loss, theta))
+        return self._reduced(self._accumulate(lambda loss, theta, weight: weight * gradient(loss, theta)))
 
     def dense(self) -> Tensor:
         r"""The whole $n\times n$ matrix, one product per column: for small models and tests only."""
@@ -397,32 +533,89 @@ class LanczosResult:
     converged: bool
 
 
+def _described(matvec: object) -> object | None:
+    """The object that describes the operator: ``matvec`` itself, or the owner of a bound method
+    such as ``op.matvec``; ``None`` for a plain function."""
+    for candidate in (matvec, getattr(matvec, "__self__", None)):
+        if candidate is not None and any(hasattr(candidate, a) for a in ("shape", "num_parameters", "dtype")):
+            return candidate
+    return None
+
+
 def _check_matvec(
     matvec: object, n: object, dtype: object, device: object
-) -> tuple[int, torch.dtype, torch.device]:
-    """Validate the operator and its dimension, and choose the vectors' dtype and device.
+) -> tuple[MatVec, int, torch.dtype, torch.device]:
+    r"""Validate the operator, and take the dimension, dtype and device from it where not given.
 
-    ``dtype`` and ``device`` default (``None``) to the operator's own (a [`HessianOperator`][] has
-    them), else float64 on the CPU. An operator that knows its dimension must agree with ``n``.
+    An operator is any callable $\mathbf{v}\mapsto A\mathbf{v}$, or any object with such a
+    ``matvec`` method; it may say its dimension (``shape == (n, n)`` or ``num_parameters``), its
+    ``dtype`` and its ``device``, as a [`HessianOperator`][] does. What it says is the default, and
+    an argument that contradicts it is refused; a plain function needs ``n``, and its vectors are
+    float64 on the CPU unless ``dtype`` and ``device`` say otherwise.
     """
+    if not callable(matvec) and callable(getattr(matvec, "matvec", None)):
+        matvec = matvec.matvec
     if not callable(matvec):
         raise TypeError(f"matvec must be callable (a function v -> Av), got {type(matvec).__name__}")
+    owner = _described(matvec)
+    own_n = own_dtype = own_device = None
+    if owner is not None:
+        shape = getattr(owner, "shape", None)
+        if isinstance(shape, tuple) and len(shape) == 2 and all(isinstance(d, int) for d in shape):
+            own_n = shape[0]
+        elif isinstance(getattr(owner, "num_parameters", None), int):
+            own_n = owner.num_parameters
+        if isinstance(getattr(owner, "dtype", None), torch.dtype):
+            own_dtype = owner.dtype
+        if isinstance(getattr(owner, "device", None), (torch.device, str)):
+            own_device = torch.device(owner.device)
+    if n is None:
+        if own_n is None:
+            raise ValueError(
+                "n must be given for a plain function, which does not say its dimension: pass n=..., "
+                "or an operator with .shape such as a HessianOperator"
+            )
+        n = own_n
     n = _checks.positive_int("n", n)
-    size = getattr(matvec, "num_parameters", None)
-    if isinstance(size, int) and size != n:
-        raise ValueError(f"n must be the operator's dimension, {size}, got {n}")
-    dtype = _checks.vector_dtype("dtype", getattr(matvec, "dtype", torch.float64) if dtype is None else dtype)
-    device = _checks.device("device", getattr(matvec, "device", "cpu") if device is None else device)
-    return n, dtype, device
+    if own_n is not None and own_n != n:
+        raise ValueError(f"n must be the operator's dimension, {own_n}, got {n}: leave n out to use it")
+    if dtype is None:
+        dtype = torch.float64 if own_dtype is None else own_dtype
+    dtype = _checks.vector_dtype("dtype", dtype)
+    if own_dtype is not None and dtype != own_dtype:
+        raise ValueError(
+            f"dtype is {dtype} but the operator's is {own_dtype}: leave dtype out to use the operator's"
+        )
+    device = _checks.device("device", (own_device or "cpu") if device is None else device)
+    if own_device is not None and not _same_device(device, own_device):
+        raise ValueError(
+            f"device is {device} but the operator's is {own_device}: leave device out to use the operator's"
+        )
+    return matvec, n, dtype, device
+
+
+def _same_device(a: torch.device, b: torch.device) -> bool:
+    """The same device, where ``cuda`` without an index means the current one."""
+    if a.type != b.type:
+        return False
+    if a.index is None or b.index is None:
+        if a.type != "cuda" or not torch.cuda.is_available():
+            return True
+        current = torch.cuda.current_device()
+        return (a.index if a.index is not None else current) == (b.index if b.index is not None else current)
+    return a.index == b.index
 
 
 def _product(matvec: MatVec, v: Tensor, count: int) -> Tensor:
     """``matvec(v)``, refused unless it is a finite vector shaped like ``v``."""
     try:
         w = matvec(v)
-    except RuntimeError as error:
+    except (RuntimeError, TypeError, ValueError) as error:
+        # a refusal of the vector's dtype or device at the first product means the vectors were made
+        # wrongly: say which arguments make them right (a later one is the operator's own error)
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
-        if any(word in text for word in ("dtype", "scalar type", "device", "Expected all tensors")):
+        words = ("dtype", "scalar type", "device", "Expected all tensors")
+        if (count == 0 or isinstance(error, RuntimeError)) and any(word in text for word in words):
             raise TypeError(
                 f"matvec failed on a {v.dtype} vector on {v.device} ({text}): pass dtype= and device= "
                 "matching the operator"
@@ -431,13 +624,18 @@ def _product(matvec: MatVec, v: Tensor, count: int) -> Tensor:
     if not isinstance(w, Tensor) or w.shape != v.shape:
         shape = tuple(w.shape) if isinstance(w, Tensor) else type(w).__name__
         raise ValueError(f"matvec must return a vector of length {v.numel()}, got {shape}")
+    if w.dtype != v.dtype:
+        raise TypeError(
+            f"matvec returned {w.dtype} for a {v.dtype} vector: pass dtype={w.dtype} to work in the "
+            f"operator's precision, or make matvec return {v.dtype}"
+        )
     w = w.detach()  # a product built with create_graph=True: only its values are used
     if not bool(torch.isfinite(w).all()):
         raise ValueError(
             f"matvec returned NaN or inf at product {count + 1}: "
             "check the data and the parameters for NaN or inf"
         )
-    return w.to(v.dtype)
+    return w if w.device == v.device else w.to(v.device)
 
 
 def _lanczos_basis(
@@ -559,7 +757,7 @@ def _tridiagonal(alpha: Tensor, beta: Tensor) -> Tensor:
 
 def lanczos(
     matvec: MatVec,
-    n: int,
+    n: int | None = None,
     *,
     k: int = 1,
     which: Literal["largest", "smallest", "both"] = "largest",
@@ -593,14 +791,14 @@ def lanczos(
 
     Args:
         matvec: $\mathbf{v}\mapsto A\mathbf{v}$ for a symmetric $A$ (e.g. a [`HessianOperator`][]).
-        n: the dimension.
+        n: the dimension (default: the operator's, which a plain function does not have).
         k: how many eigenvalues from each requested end, $1 \le k \le n$.
         which: ``"largest"`` (algebraically largest), ``"smallest"`` (most negative) or ``"both"``.
         max_iter: the most products to use (default $\min(n, \max(4k + 40, 100))$).
         tol: relative residual tolerance, $> 0$.
         seed: the seed of the random start vector.
         dtype: the dtype of the vectors, float32 or float64 (default: the operator's ``dtype`` if it
-            has one, as a [`HessianOperator`][] does, else float64).
+            has one, as a [`HessianOperator`][] does, else float64); it must agree with the operator's.
         device: the device of the vectors (default: the operator's ``device``, else the CPU).
 
     Returns:
@@ -608,19 +806,29 @@ def lanczos(
         eigenvectors as columns.
 
     Raises:
-        TypeError: ``matvec`` is not callable, or ``dtype`` is not a dtype.
+        TypeError: ``matvec`` is not callable, ``dtype`` is not a dtype, or the products come back in
+            another dtype than the vectors (or fail on them: pass ``dtype=`` and ``device=``).
         ValueError: ``n``, ``k``, ``max_iter`` (fewer than the eigenvalues asked for) or ``tol`` out
             of range, an unknown ``which``, a ``dtype`` other than float32/float64, a device this
-            machine lacks, an ``n`` that differs from the operator's, or a product that is not a
-            finite vector of length ``n`` (NaN in the data or the parameters).
+            machine lacks, an ``n``, ``dtype`` or ``device`` that differs from the operator's, no
+            ``n`` for a plain function, or a product that is not a finite vector of length ``n``
+            (NaN in the data or the parameters).
 
     Examples:
         >>> a = torch.diag(torch.arange(1.0, 11.0, dtype=torch.float64))
         >>> r = lanczos(lambda v: a @ v, 10, k=2, which="both")
         >>> r.eigenvalues.round(decimals=8)
         tensor([ 1.,  2.,  9., 10.], dtype=torch.float64)
+
+        A [`HessianOperator`][] says its dimension and dtype (here float32) itself:
+
+        >>> net = nn.Linear(2, 1, bias=False)
+        >>> x = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+        >>> op = HessianOperator(net, nn.MSELoss(), (x, torch.zeros(2, 1)))
+        >>> lanczos(op, k=1).eigenvalues
+        tensor([4.])
     """
-    n, dtype, device = _check_matvec(matvec, n, dtype, device)
+    matvec, n, dtype, device = _check_matvec(matvec, n, dtype, device)
     k = _checks.positive_int("k", k)
     if k > n:
         raise ValueError(f"k must be at most n = {n}, got {k}")
@@ -706,7 +914,7 @@ def lanczos(
 
 def hutchinson_trace(
     matvec: MatVec,
-    n: int,
+    n: int | None = None,
     *,
     samples: int = 100,
     seed: int = 0,
@@ -721,7 +929,7 @@ def hutchinson_trace(
 
     Args:
         matvec: $\mathbf{v}\mapsto A\mathbf{v}$ (e.g. a [`HessianOperator`][]).
-        n: the dimension.
+        n: the dimension (default: the operator's).
         samples: how many random vectors, at least 1.
         seed: the seed of the random vectors.
         dtype: float32 or float64 (default: the operator's ``dtype``, else float64).
@@ -739,7 +947,7 @@ def hutchinson_trace(
         >>> hutchinson_trace(lambda v: a @ v, 3, samples=5)   # diagonal: every sample is exact
         (6.0, 0.0)
     """
-    n, dtype, device = _check_matvec(matvec, n, dtype, device)
+    matvec, n, dtype, device = _check_matvec(matvec, n, dtype, device)
     samples = _checks.positive_int("samples", samples)
     gen = torch.Generator().manual_seed(_checks.seed("seed", seed))
     values = []
@@ -776,7 +984,7 @@ class SpectralDensity:
 
 def spectral_density(
     matvec: MatVec,
-    n: int,
+    n: int | None = None,
     *,
     steps: int = 80,
     runs: int = 10,
@@ -798,7 +1006,7 @@ def spectral_density(
 
     Args:
         matvec: $\mathbf{v}\mapsto A\mathbf{v}$, symmetric.
-        n: the dimension.
+        n: the dimension (default: the operator's).
         steps: Lanczos steps per run ($\le n$).
         runs: independent start vectors.
         sigma: the smoothing width (default: 1% of the range of all nodes, or of their magnitude
@@ -820,7 +1028,7 @@ def spectral_density(
         >>> round(d.expectation(lambda t: t), 6), round(d.expectation(lambda t: t**2), 6)
         (2.0, 8.5)
     """
-    n, dtype, device = _check_matvec(matvec, n, dtype, device)
+    matvec, n, dtype, device = _check_matvec(matvec, n, dtype, device)
     steps = _checks.positive_int("steps", steps)
     if steps > n:
         raise ValueError(f"steps must be at most n = {n}, got {steps}")

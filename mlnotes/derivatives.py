@@ -31,7 +31,7 @@ or infinite entries, and a result that is not finite, are refused too.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import torch
@@ -279,13 +279,16 @@ class ModuleLoss:
         inputs: the batch fed to ``model``, at least one example, on the model's device; floating-point
             inputs must have the model's dtype and be finite (integer inputs, e.g. token ids, pass).
         targets: the targets, with the same number of examples as ``inputs``.
+        names: the names (as in ``model.named_parameters()``) of the trainable parameters that make
+            up $\boldsymbol\theta$, taken in the model's order; the others keep their values. The
+            default, ``None``, takes all of them.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``, ``loss_fn`` is not callable, the data are not
             tensors, or floating-point inputs differ in dtype from the parameters.
         ValueError: the model has no trainable parameters or is in a training mode that makes the
             loss random or stateful, the data are empty, on another device, not finite, or inputs and
-            targets differ in length.
+            targets differ in length; ``names`` that are empty, repeated, or not trainable parameters.
 
     Examples:
         >>> import torch
@@ -297,7 +300,13 @@ class ModuleLoss:
     """
 
     def __init__(
-        self, model: nn.Module, loss_fn: Callable[[Tensor, Tensor], Tensor], inputs: Tensor, targets: Tensor
+        self,
+        model: nn.Module,
+        loss_fn: Callable[[Tensor, Tensor], Tensor],
+        inputs: Tensor,
+        targets: Tensor,
+        *,
+        names: Sequence[str] | None = None,
     ) -> None:
         model = _checks.module("model", model)
         if not callable(loss_fn):
@@ -313,6 +322,8 @@ class ModuleLoss:
         if inputs.shape[0] == 0:
             raise ValueError("inputs and targets hold no examples")
         named = _checks.trainable(model)
+        if names is not None:
+            named = _checks.parameter_subset("names", model, names)
         first = named[0][1]
         check_batch(inputs, targets, first.dtype, first.device, "")
         _checks.eval_mode(model, "ModuleLoss")

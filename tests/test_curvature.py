@@ -298,3 +298,155 @@ def test_dense_operator_and_lanczos_agree_with_torch_func_hessian_and_eigh():
     values = torch.linalg.eigh(exact).eigenvalues
     r = lanczos(op, op.num_parameters, k=4, which="smallest", tol=1e-10)
     torch.testing.assert_close(r.eigenvalues, values[:4], rtol=0, atol=1e-8)
+
+
+# ---- the operator says its dimension, dtype and device; lanczos(op) needs nothing else ----
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+def test_the_functions_read_n_dtype_and_device_from_the_operator(dtype):
+    net, (x, y) = small_net(), toy_data()
+    exact = torch.linalg.eigvalsh(exact_hessian(net.eval(), nn.CrossEntropyLoss(), x, y))
+    op = HessianOperator(net.to(dtype), nn.CrossEntropyLoss(), (x.to(dtype), y))
+    tolerance = 1e-4 if dtype == torch.float32 else 1e-10
+    for operator in (op, op.matvec):  # the operator or its bound method
+        top = lanczos(operator, k=3, which="both", tol=1e-8)
+        assert top.eigenvalues.dtype == dtype and top.eigenvectors.shape == (op.num_parameters, 6)
+        torch.testing.assert_close(
+            top.eigenvalues.double(), torch.cat([exact[:3], exact[-3:]]), rtol=0, atol=tolerance
+        )
+    explicit = {"dtype": dtype, "device": "cpu"}
+    assert hutchinson_trace(op, samples=7) == hutchinson_trace(op, op.num_parameters, samples=7, **explicit)
+    mine, theirs = (
+        spectral_density(op, steps=6, runs=2),
+        spectral_density(op.matvec, op.num_parameters, steps=6, runs=2, **explicit),
+    )
+    assert torch.equal(mine.density, theirs.density)
+    assert op.shape == (op.num_parameters, op.num_parameters) == (44, 44)
+
+
+def test_an_object_with_a_matvec_method_and_a_shape_is_an_operator():
+    a = torch.diag(torch.arange(1.0, 7.0, dtype=torch.float32))
+
+    class Operator:  # what SciPy's LinearOperator would say of itself, in torch terms
+        shape, dtype, device = (6, 6), torch.float32, torch.device("cpu")
+
+        def matvec(self, v):
+            return a @ v
+
+    top = lanczos(Operator(), k=2)
+    assert top.eigenvalues.tolist() == pytest.approx([5.0, 6.0], abs=1e-5)
+    assert hutchinson_trace(Operator(), samples=3) == (21.0, 0.0)  # diagonal: every sample is exact
+
+
+def test_arguments_that_contradict_the_operator_are_refused_by_name():
+    op = HessianOperator(small_net().float(), nn.CrossEntropyLoss(), (toy_data()[0].float(), toy_data()[1]))
+    for function in (lanczos, hutchinson_trace, spectral_density):
+        with pytest.raises(ValueError, match=r"^dtype is torch.float64 but the operator's is torch.float32"):
+            function(op, dtype=F64)
+        with pytest.raises(ValueError, match=r"^n must be the operator's dimension, 44, got 43"):
+            function(op, 43)
+    with pytest.raises(ValueError, match=r"^n must be given for a plain function"):
+        lanczos(lambda v: v)
+
+
+def test_a_plain_function_in_another_precision_is_told_about_dtype():
+    op = HessianOperator(small_net().float(), nn.CrossEntropyLoss(), (toy_data()[0].float(), toy_data()[1]))
+    # the operator refuses float64 vectors; through a lambda it cannot say its dtype, and the message
+    # must name dtype=, not the operator's internal v
+    with pytest.raises(TypeError, match=r"^matvec failed on a torch.float64 vector.*pass dtype="):
+        lanczos(lambda v: op(v), 44)
+    a = torch.eye(4)  # float32: a @ v.float() returns float32 for float64 vectors
+    with pytest.raises(
+        TypeError, match=r"^matvec returned torch.float32 for a torch.float64 vector: pass dtype="
+    ):
+        hutchinson_trace(lambda v: a @ v.float(), 4)
+    assert lanczos(lambda v: op(v), 44, dtype=torch.float32).eigenvalues.dtype == torch.float32
+
+
+# ---- the Hessian over some of the parameters: a diagonal block ----
+
+
+def block(full, net, names):
+    """The rows and columns of the full Hessian that belong to the parameters ``names``."""
+    index, start = [], 0
+    for name, p in net.named_parameters():
+        if name in names:
+            index += range(start, start + p.numel())
+        start += p.numel()
+    return full[index][:, index]
+
+
+@pytest.mark.parametrize("cache_graph", [True, False])
+def test_a_parameter_subset_gives_the_diagonal_block_of_the_full_hessian(cache_graph):
+    net, (x, y) = small_net(), toy_data()
+    full = exact_hessian(net.eval(), nn.CrossEntropyLoss(), x, y)
+    for chosen in ([net[2].weight, net[2].bias], ["2.bias", "0.weight"], [net[0].bias]):
+        names = {c if isinstance(c, str) else dict((id(p), n) for n, p in net.named_parameters())[id(c)]
+                 for c in chosen}  # fmt: skip
+        op = HessianOperator(net, nn.CrossEntropyLoss(), (x, y), params=chosen, cache_graph=cache_graph)
+        assert op.parameter_names == [n for n, _ in net.named_parameters() if n in names]  # the model's order
+        torch.testing.assert_close(op.dense(), block(full, net, names), rtol=1e-10, atol=1e-12)
+        assert (
+            op.gradient().numel()
+            == op.num_parameters
+            == sum(dict(net.named_parameters())[n].numel() for n in names)
+        )
+
+
+def test_a_layers_hessian_matches_torch_func_hessian_of_that_layer_alone():
+    net, (x, y) = small_net(), toy_data()
+    net.eval()
+    weight = net[2].weight.detach().clone()
+
+    def loss(w):  # the last layer's weight as the only variable, the rest fixed
+        return nn.functional.cross_entropy(functional_call(net, {"2.weight": w}, (x,)), y)
+
+    exact = torch.func.hessian(loss)(weight).reshape(weight.numel(), weight.numel())
+    op = HessianOperator(net, nn.CrossEntropyLoss(), (x, y), params=["2.weight"])
+    torch.testing.assert_close(op.dense(), exact, rtol=1e-10, atol=1e-12)
+
+
+def test_a_cached_subset_follows_changes_to_the_other_parameters():
+    net, (x, y) = small_net(), toy_data()
+    op = HessianOperator(net, nn.CrossEntropyLoss(), (x, y), params=[net[2].weight], cache_graph=True)
+    before = op.dense()
+    with torch.no_grad():
+        net[0].weight.mul_(2.0)  # outside the subset, yet the block depends on it
+    after = op.dense()
+    assert not torch.allclose(before, after)
+    torch.testing.assert_close(
+        after, block(exact_hessian(net.eval(), nn.CrossEntropyLoss(), x, y), net, {"2.weight"})
+    )
+
+
+def test_a_subset_in_train_mode_is_the_block_of_the_train_mode_hessian():
+    net, (x, y) = small_net(extra=(nn.BatchNorm1d(5),)), toy_data()
+    full = HessianOperator(net, nn.CrossEntropyLoss(), (x, y), mode="train").dense()
+    op = HessianOperator(net, nn.CrossEntropyLoss(), (x, y), mode="train", params=["2.weight", "2.bias"])
+    torch.testing.assert_close(op.dense(), block(full, net, {"2.weight", "2.bias"}), rtol=1e-10, atol=1e-12)
+
+
+def test_bad_parameter_subsets_are_refused_with_what_to_do():
+    net, data = small_net(), toy_data()
+    net[0].bias.requires_grad_(False)
+    cases = [
+        ([], ValueError, r"^params is empty"),
+        ([net[2].weight, "2.weight"], ValueError, r"^params names the parameter '2.weight' twice"),
+        (
+            [torch.zeros(4, 5, requires_grad=True)],
+            ValueError,
+            r"^params\[0\] is a tensor of shape \(4, 5\) that is not",
+        ),
+        (["2.wieght"], ValueError, r"^params\[0\] is '2.wieght', not a parameter name"),
+        ([net[0].bias], ValueError, r"^params\[0\] is '0.bias', which has requires_grad=False"),
+        (net[2].weight, TypeError, r"^params must be a list of the model's parameters"),
+        ([2], TypeError, r"^params\[0\] must be a parameter or a parameter name, got int"),
+    ]
+    for params, error, match in cases:
+        with pytest.raises(error, match=match) as info:
+            HessianOperator(net, nn.CrossEntropyLoss(), data, params=params)
+        assert "\n" not in str(info.value)
+    # a generator of parameters, as model.layer.parameters() gives, is a list of parameters
+    op = HessianOperator(net, nn.CrossEntropyLoss(), data, params=net[2].parameters())
+    assert op.parameter_names == ["2.weight", "2.bias"]
