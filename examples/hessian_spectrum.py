@@ -75,10 +75,8 @@ def spectrum(
     """The extreme eigenvalues, the trace and (if ``density``) the eigenvalue density of ``net``'s Hessian."""
     x, y = data.x.to(device), data.y.to(device)
     op = HessianOperator(net, nn.CrossEntropyLoss(), (x, y))
-    n = op.num_parameters
-    common = {"dtype": torch.float32, "device": device, "seed": seed}
-    top = lanczos(op, n, k=5, which="both", tol=1e-4, max_iter=300, **common)
-    trace, error = hutchinson_trace(op, n, samples=samples, **common)
+    top = lanczos(op, k=5, which="both", tol=1e-4, max_iter=300, seed=seed)
+    trace, error = hutchinson_trace(op, samples=samples, seed=seed)
     values = top.eigenvalues.cpu().double().numpy()
     result = {
         "loss": op.loss(),
@@ -89,7 +87,7 @@ def spectrum(
         "trace_error": error,
     }
     if density:
-        estimate = spectral_density(op, n, steps=steps, runs=runs, **common)
+        estimate = spectral_density(op, steps=steps, runs=runs, seed=seed)
         result |= {"grid": estimate.grid.numpy(), "density": estimate.density.numpy()}
     return result
 

@@ -113,3 +113,27 @@ def test_distributed_without_a_process_group_says_how_to_start_one():
         HessianOperator(net, nn.MSELoss(), data, process_group=object())
     with pytest.raises(TypeError, match="distributed"):
         HessianOperator(net, nn.MSELoss(), data, distributed="yes")
+
+
+def test_the_example_gives_the_same_numbers_under_torchrun_as_in_one_process():
+    import importlib.util
+    import re
+
+    path = HERE.parent / "examples" / "hessian_distributed.py"
+    spec = importlib.util.spec_from_file_location("hessian_distributed", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    alone = example.main(["--quick", "--device", "cpu"])  # a group of one process, started and ended
+    assert alone["processes"] == 1 and alone["examples"] == 1077 and alone["figures"] == []
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    run = subprocess.run(
+        [*command, str(path), "--quick", "--device", "cpu"], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = run.stdout
+    assert out.count("5 largest eigenvalues") == 1  # printed by process 0 only
+    assert "2 process(es), gloo on cpu" in out and "539 on process 0" in out
+    printed = [float(v) for v in re.search(r"5 largest eigenvalues \[(.*)\]", out).group(1).split(",")]
+    assert printed == pytest.approx(alone["largest"], abs=1e-4)
+    trace = float(re.search(r"trace ([0-9.]+) \+-", out).group(1))
+    assert trace == pytest.approx(alone["trace"], abs=1e-3)
