@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
+import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.utils import parameters_to_vector
 from torch.utils.data import Dataset, IterableDataset, TensorDataset
@@ -118,7 +119,6 @@ class _Group:
 
     group: object
     device: torch.device
-    rank: int
     world_size: int
 
 
@@ -129,8 +129,6 @@ def _process_group(distributed: object, process_group: object | None, device: to
         if process_group is not None:
             raise ValueError("process_group is given but distributed is False: pass distributed=True as well")
         return None
-    import torch.distributed as dist
-
     if not dist.is_available():
         raise ValueError("distributed=True needs torch.distributed, which this build of PyTorch lacks")
     if not dist.is_initialized():
@@ -153,24 +151,20 @@ def _process_group(distributed: object, process_group: object | None, device: to
                 "the process group's backend is NCCL, which sums CUDA tensors only, but the model is on "
                 f"{device}: move the model to its rank's GPU or use the gloo backend"
             )
-        return _Group(group, device, rank, size)
-    return _Group(group, torch.device("cpu"), rank, size)
+        return _Group(group, device, size)
+    return _Group(group, torch.device("cpu"), size)
 
 
 def _all_reduced(local: Tensor, group: _Group) -> Tensor:
     """The sum of ``local`` over the ranks of ``group`` (``torch.distributed.all_reduce``)."""
-    import torch.distributed as dist
-
     total = local.detach().to(group.device, copy=True)
     dist.all_reduce(total, op=dist.ReduceOp.SUM, group=group.group)
     return total.to(local.device)
 
 
-def _shard_sizes(group: _Group, local_size: int, num_parameters: int, device: torch.device) -> int:
+def _shard_sizes(group: _Group, local_size: int, num_parameters: int) -> int:
     """The number of examples over all ranks; every rank checks the same gathered numbers, so every
     rank raises the same error (rather than one rank raising while the others wait)."""
-    import torch.distributed as dist
-
     mine = torch.tensor([local_size, num_parameters], dtype=torch.int64, device=group.device)
     everyone = [torch.empty_like(mine) for _ in range(group.world_size)]
     dist.all_gather(everyone, mine, group=group.group)
@@ -331,7 +325,7 @@ class HessianOperator:
         self._group = _process_group(distributed, process_group, self.device)
         self.size = self.local_size
         if self._group is not None:
-            self.size = _shard_sizes(self._group, self.local_size, self.num_parameters, self.device)
+            self.size = _shard_sizes(self._group, self.local_size, self.num_parameters)
         elif self.size == 0:
             raise ValueError("data holds no examples")
         if cache_graph is None:
