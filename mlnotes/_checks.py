@@ -122,6 +122,17 @@ def positive_int(name: str, value: object) -> int:
     return number
 
 
+def nonnegative_int(name: str, value: object) -> int:
+    """Return ``value`` as an int if it is an integer >= 0 (Python or NumPy), else raise."""
+    try:
+        number = integer(name, value)
+    except TypeError:
+        raise ValueError(f"{name} must be an integer >= 0, got {type(value).__name__} {value!r}") from None
+    if number < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {number}")
+    return number
+
+
 def seed(name: str, value: object, limit: int = SEED_LIMIT) -> int:
     """Return ``value`` as an int if it is a usable seed: an integer in [0, ``limit``).
 

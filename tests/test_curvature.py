@@ -2,7 +2,9 @@
 
 import copy
 import math
+import statistics
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -191,6 +193,57 @@ def test_hutchinson_is_exact_on_diagonals_and_unbiased_on_a_full_matrix():
     a, lam = known_matrix(100)
     estimate, error = hutchinson_trace(lambda v: a @ v, 100, samples=400, seed=3)
     assert error > 0 and abs(estimate - lam.sum().item()) < 4 * error
+
+
+def rotated(eigenvalues: list[float], seed: int = 0) -> torch.Tensor:
+    """U diag(eigenvalues) U^T for a random rotation U: a full matrix with a known spectrum."""
+    g = torch.Generator().manual_seed(seed)
+    u, _ = torch.linalg.qr(torch.randn(len(eigenvalues), len(eigenvalues), generator=g, dtype=F64))
+    return u @ torch.diag(torch.tensor(eigenvalues, dtype=F64)) @ u.T
+
+
+def test_deflated_hutchinson_takes_out_what_the_krylov_space_holds():
+    # three distinct eigenvalues: three Lanczos steps span an invariant space, and the rest of the
+    # start vector's eigenspace of 1 is what the samples see, where P A P = P: samples of z^T P z
+    b = rotated([100.0, 50.0] + [1.0] * 98)
+    plain = hutchinson_trace(lambda v: b @ v, 100, samples=40, seed=2)
+    deflated = hutchinson_trace(lambda v: b @ v, 100, samples=37, deflate=3, seed=2)
+    assert abs(deflated[0] - 248.0) < 4 * deflated[1] and deflated[1] < plain[1] / 20
+
+
+def test_deflated_hutchinson_is_unbiased():
+    # a spread spectrum, so deflation leaves a real residual: over 60 seeds the estimates' mean is
+    # within 4 standard errors of tr A (each seed draws a new Krylov basis and new samples)
+    lam = torch.linspace(-3.0, 20.0, 80, dtype=F64) ** 2 / 10 - 5
+    a = rotated(lam.tolist(), seed=4)
+    runs = [hutchinson_trace(lambda v: a @ v, 80, samples=10, deflate=5, seed=s) for s in range(60)]
+    estimates = torch.tensor([r[0] for r in runs], dtype=F64)
+    spread = float(estimates.std()) / math.sqrt(len(runs))
+    assert abs(float(estimates.mean()) - float(lam.sum())) < 4 * spread
+    # each run's own standard error describes the spread between runs (within a factor of 2)
+    own = statistics.median(r[1] for r in runs)
+    assert 0.5 < own / float(estimates.std()) < 2.0
+
+
+def test_deflated_hutchinson_on_a_network_hessian_and_its_errors():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 3)).double()
+    x, y = torch.randn(40, 5, dtype=F64), torch.randint(0, 3, (40,))
+    op = HessianOperator(net, nn.CrossEntropyLoss(), (x, y))
+    exact = float(torch.trace(op.dense()))
+    plain = hutchinson_trace(op, samples=60, seed=1)
+    deflated = hutchinson_trace(op, samples=45, deflate=15, seed=1)
+    assert abs(deflated[0] - exact) < 4 * deflated[1] < 4 * plain[1]
+    assert hutchinson_trace(op, samples=5, deflate=0, seed=7) == hutchinson_trace(op, samples=5, seed=7)
+    with pytest.raises(ValueError, match="deflate must be below n = 147"):
+        hutchinson_trace(op, samples=5, deflate=147)
+    with pytest.raises(ValueError, match="deflate must be an integer >= 0, got -1"):
+        hutchinson_trace(op, samples=5, deflate=-1)
+    with pytest.raises(ValueError, match=r"deflate must be an integer >= 0, got float 2\.0"):
+        hutchinson_trace(op, samples=5, deflate=2.0)
+    assert hutchinson_trace(op, samples=5, deflate=np.int64(3), seed=7) == hutchinson_trace(
+        op, samples=5, deflate=3, seed=7
+    )
 
 
 def test_spectral_density_of_a_diagonal_problem():
