@@ -19,7 +19,7 @@ export NO_MKDOCS_2_WARNING := 1
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup system-packages serve test test-fast portability figures site lock clean bench-hessian
+.PHONY: setup system-packages serve test test-fast portability figures site lock clean bench-hessian bench-peers
 
 setup: $(STAMP)
 
@@ -68,6 +68,15 @@ figures: $(STAMP)
 bench-hessian: $(STAMP)
 	$(BIN)/python -m pip install --quiet --no-deps --target .bench/pyhessian pyhessian==0.1
 	$(BIN)/python benchmarks/hessian_eigenvalues.py --pyhessian .bench/pyhessian --device $(DEVICE)
+
+# curvlinops, hessian-eigenthings and PyHessian are only for this comparison, never dependencies:
+# exact versions, without their dependencies (torch, numpy and scipy are ours), into .bench/.
+PEERS = curvlinops-for-pytorch==3.0.1 hessian-eigenthings==1.0.0a5 backpack-for-pytorch==1.7.1 \
+	einops==0.8.2 einconv==0.1.0 linear_operator==0.6.1 opt-einsum==3.4.0
+bench-peers: $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps --target .bench/peers $(PEERS)
+	$(BIN)/python -m pip install --quiet --no-deps --target .bench/pyhessian pyhessian==0.1
+	$(BIN)/python benchmarks/hessian_peers.py --peers .bench/peers --pyhessian .bench/pyhessian --device $(DEVICE)
 
 site: $(STAMP)
 	$(BIN)/mkdocs build --strict

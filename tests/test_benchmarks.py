@@ -2,10 +2,12 @@
 
 import functools
 import importlib.util
+import math
 import re
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -110,6 +112,82 @@ def test_hessian_benchmark_rejects_bad_settings():
     bad = (
         ["--tol", "0"], ["--accuracy", "1"], ["--repeats", "0"], ["--epochs", "-1"], ["--widths", "0"],
         ["--pyhessian", "/nonexistent"],
+    )  # fmt: skip
+    for argv in bad:
+        with pytest.raises(SystemExit) as exit_info:
+            bench.main(argv)
+        assert exit_info.value.code == 2
+
+
+def test_peer_benchmark_runs_without_peers_and_its_answers_are_accurate(capsys):
+    bench = load("hessian_peers")
+    argv = ["--quick", "--device", "cpu", "--repeats", "1", "--trace-se", "0.3", "--density", "20", "3"]
+    results = bench.main(argv)
+    out = capsys.readouterr().out
+    for name in ("mlp", "conv"):
+        r = results[name]
+        # the reference against the exact Hessian of the same network and batch, from torch.func
+        net, x, y = bench.problem(name, torch.device("cpu"), quick=True)
+        params = {k: p.detach() for k, p in net.named_parameters()}
+
+        def loss(flat, net=net, x=x, y=y, params=params):
+            chunks = dict(zip(params, flat.split([p.numel() for p in params.values()]), strict=True))
+            shaped = {k: c.view_as(params[k]) for k, c in chunks.items()}
+            return torch.nn.functional.cross_entropy(torch.func.functional_call(net, shaped, (x,)), y)
+
+        flat = torch.cat([p.reshape(-1) for p in params.values()])
+        exact = torch.linalg.eigvalsh(torch.func.hessian(loss)(flat).double())
+        assert r["parameters"] == flat.numel()
+        assert r["reference"]["top"] == pytest.approx(exact.flip(0)[:5].tolist(), rel=1e-4, abs=1e-6)
+        assert r["reference"]["bottom"] == pytest.approx([float(exact[0])], rel=1e-4, abs=1e-6)
+        # mlnotes' rows: each within the accuracy of that reference, with as many products as it says
+        for label in ("top 1", "top 5", "most negative"):
+            (row,) = [row for row in r[label] if row[0] == "mlnotes lanczos"]
+            assert row[2] == int(row[1].split("=")[1]) and row[3] > 0 and row[4] <= 1e-3
+        trace = float(exact.sum())
+        for row in r["trace"]:  # each estimate's standard error at most 0.3 of the trace
+            assert row[4] <= 0.3 * 1.2 * abs(trace) / abs(r["reference"]["trace"])
+        assert r["reference"]["trace"] == pytest.approx(trace, rel=0.2)
+        (row,) = r["density"]
+        assert row[2] == 60 and 0 < row[4] < 0.05
+        assert r["hvp_over_gradient"]["mlnotes"] > 0 and r["memory"]["mlnotes"]["rss_mib"] >= 0
+    assert out.count("time / mlnotes") == 10 and "peak memory" in out
+
+
+def test_peer_benchmark_wasserstein_distance_matches_scipy():
+    from scipy.stats import wasserstein_distance
+
+    bench = load_once("hessian_peers")
+    gen = np.random.default_rng(0)
+    for size_a, size_b in ((1, 1), (3, 7), (40, 25)):
+        a, b = gen.normal(size=size_a), gen.normal(1.0, 2.0, size=size_b)
+        wa, wb = gen.random(size_a), gen.random(size_b)
+        ours = bench.wasserstein((a, wa), (b, wb))
+        assert ours == pytest.approx(wasserstein_distance(a, b, wa, wb), rel=1e-12, abs=1e-15)
+    two, one = (np.array([0.0, 1.0]), np.array([1.0, 1.0])), (np.array([0.5]), np.array([2.0]))
+    assert bench.wasserstein(two, one) == 0.5  # half the mass moves 0.5 each way
+
+
+def test_peer_benchmark_finds_the_budget_of_a_standard_error():
+    bench = load_once("hessian_peers")
+    for c, target in ((10.0, 0.5), (3.0, 0.07), (1.0, 0.4)):
+        calls = []
+
+        def run(budget, c=c, calls=calls):
+            calls.append(budget)
+            return (0.0, c / math.sqrt(budget)), budget
+
+        budget, (_, se), _ = bench.budget_for_se(run, target, 40, 1, 20000)
+        fewest = math.ceil((c / target) ** 2)  # the exact answer of SE = c / sqrt(budget) <= target
+        assert se <= target and fewest <= budget <= 1.07 * fewest + 2 and len(calls) <= 5
+
+
+def test_peer_benchmark_rejects_bad_settings():
+    bench = load_once("hessian_peers")
+    bad = (
+        ["--accuracy", "0"], ["--trace-se", "1"], ["--repeats", "0"], ["--trace-repeats", "1"],
+        ["--density", "1", "5"], ["--peers", "/nonexistent"], ["--pyhessian", "/nonexistent"],
+        ["--network", "resnet"],
     )  # fmt: skip
     for argv in bad:
         with pytest.raises(SystemExit) as exit_info:

@@ -1,0 +1,777 @@
+"""Hessian eigenvalues, trace and spectral density at equal accuracy: mlnotes against the maintained peers.
+
+Peers: curvlinops-for-pytorch 3.0.1 (Dangel et al.), hessian-eigenthings 1.0.0a5 (Golmant et al.) and,
+where it has the task, PyHessian 0.1 (Yao et al., 2020). They are never dependencies of mlnotes:
+``make bench-peers`` installs them into ``.bench/`` and passes the folders here.
+
+Every method takes the Hessian of the same network, on the same data and device, at the same
+parameters, in one run. Two networks: ``mlp``, the 64-512-256-10 perceptron of
+``hessian_eigenvalues.py`` (167,178 parameters) after 5 epochs of Adam, on the 1,077 training digits;
+``conv``, four 3x3 convolutions with batch normalization (64-128-256-256 channels, two max-pools) and
+two linear layers (1,226,122 parameters) after 2 epochs of Adam, in eval mode, on 256 digits as 1x8x8
+images. All in float32, the networks' own precision.
+
+**The race.** For each task, each method's knob (the number of products, or for SciPy's ``eigsh`` its
+``tol``) is set to the cheapest value that reaches the accuracy, found with a tight reference in
+hand; then a run with exactly that setting is timed (median of ``--repeats``). The reference is
+mlnotes' Lanczos run to 300 products (float32 rounding is far below the accuracy raced to).
+
+1. **top 1, top 5, most negative**: largest relative error of the wanted eigenvalues at most
+   ``--accuracy``. mlnotes: ``lanczos(op, k, which, max_iter=m)``; hessian-eigenthings:
+   ``lanczos(op, k, max_iter=m, which="LA"/"SA")`` with its default re-orthogonalization (on up to 50
+   steps, off above); curvlinops: ``scipy.sparse.linalg.eigsh(H.to_scipy(), k, which="LA"/"SA",
+   tol=t)``, as its documentation's eigenvalue example does, with ``tol`` the knob over 1e-1, 3e-2,
+   ..., 1e-6 and ARPACK's default number of Lanczos vectors; PyHessian: ``eigenvalues(top_n=k,
+   maxIter=t, tol=0)``, power iteration with deflation, ``t`` per eigenvalue (it has no smallest).
+2. **trace**: a standard error at most ``--trace-se`` times the trace. Methods that report a standard
+   error use their own: mlnotes' ``hutchinson_trace`` plain and with ``deflate`` (a quarter of the
+   products), hessian-eigenthings' ``hutchinson`` and ``hutch_plus_plus`` (its ``trace`` default),
+   PyHessian's ``trace`` samples. curvlinops' ``hutchinson_trace``, ``hutchpp_trace`` and ``xtrace``
+   return no standard error: they run at the budget of the same algorithm in hessian-eigenthings
+   (XTrace at Hutch++'s), and their standard error is the spread of ``--trace-repeats`` seeds.
+3. **density**: every library computes the same estimator (stochastic Lanczos quadrature; Ubaru,
+   Chen and Saad, 2017; Papyan, 2020), so all run at the same ``--density`` steps and runs (80 and 10
+   by default, mlnotes' and hessian-eigenthings' defaults); curvlinops'
+   ``lanczos_approximate_spectrum(ncv=steps, num_repeats=runs)`` also spends products on its
+   estimate of the spectrum's ends. The error printed is the Wasserstein-1 distance between the
+   quadrature measure (nodes and weights) and that of a reference of mlnotes with twice the runs at
+   other seeds, over the spectrum's width.
+
+Also printed: one product's time over one gradient's on the same batch, for each library (goal for
+mlnotes: at most 2.2), and, unless ``--no-memory``, each method's peak memory for the top-5 task at
+its raced setting, measured in a fresh process per method: peak resident memory above that after
+building the network and data (``ru_maxrss``), and on CUDA ``torch.cuda.max_memory_allocated``.
+
+    python benchmarks/hessian_peers.py --peers .bench/peers [--pyhessian .bench/pyhessian]
+        [--network mlp conv] [--device cpu|cuda|auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import functools
+import importlib
+import json
+import math
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.sparse.linalg import eigsh
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hessian_eigenvalues import network as mlp_network
+
+from mlnotes.curvature import HessianOperator, hutchinson_trace, lanczos, spectral_density
+from mlnotes.data import load_digits
+from mlnotes.device import DEVICE_CHOICES, resolve_device
+
+REFERENCE_STEPS = 300
+MAX_STEPS = 300
+EIGSH_TOLS = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6)
+EIG_TASKS = (("top 1", 1, "largest"), ("top 5", 5, "largest"), ("most negative", 1, "smallest"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# networks
+
+
+def conv_network(device: torch.device) -> nn.Module:
+    def block(width_in: int, width: int) -> list[nn.Module]:
+        return [nn.Conv2d(width_in, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+
+    torch.manual_seed(0)
+    return nn.Sequential(
+        *block(1, 64),
+        *block(64, 128),
+        nn.MaxPool2d(2),
+        *block(128, 256),
+        *block(256, 256),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(1024, 256),
+        nn.ReLU(),
+        nn.Linear(256, 10),
+    ).to(device)
+
+
+def build(name: str, device: torch.device, quick: bool) -> nn.Module:
+    """The untrained network: ``mlp`` or ``conv``, or with ``quick`` a narrow version of it (for tests)."""
+    if name == "mlp":
+        return mlp_network(device, [16] if quick else [512, 256])
+    if not quick:
+        return conv_network(device)
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64, 10),
+    ).to(device)
+
+
+def problem(name: str, device: torch.device, quick: bool) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """The network (trained briefly with Adam, then in eval mode) and the one batch of its Hessian."""
+    data = load_digits()
+    x, y = data.train.x, data.train.y
+    net, epochs, size = build(name, device, quick), 5, len(x)
+    if name == "conv":
+        x, epochs, size = x.reshape(-1, 1, 8, 8), 2, 64 if quick else 256
+    x, y = x.to(device), y.to(device)
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(1 if quick else epochs):
+        order = torch.randperm(len(x), generator=gen).to(device)
+        for i in range(0, len(x), 64):
+            batch = order[i : i + 64]
+            optimizer.zero_grad()
+            loss_fn(net(x[batch]), y[batch]).backward()
+            optimizer.step()
+    net.eval()
+    return net, x[:size], y[:size]
+
+
+# ---------------------------------------------------------------------------------------------------
+# measuring
+
+
+def timed(fn: Callable[[], object], device: torch.device, repeats: int = 1) -> tuple[float, object]:
+    """Median seconds of ``repeats`` calls of ``fn``, and the last call's result."""
+    times, result = [], None
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        result = fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def relative_error(values: Sequence[float], reference: Sequence[float]) -> float:
+    return max(abs(float(v) - float(r)) / abs(float(r)) for v, r in zip(values, reference, strict=True))
+
+
+def first_within(ok: Callable[[int], bool], start: int, limit: int) -> int | None:
+    """The smallest m in [start, limit] with ok(m), for an ok that stays true once true (doubling, then
+    bisection); None if ok(limit) is false."""
+    lo, hi = start - 1, start
+    while not ok(hi):
+        if hi >= limit:
+            return None
+        lo, hi = hi, min(2 * hi, limit)
+    return bisect.bisect_left(range(lo + 1, hi), True, key=ok) + lo + 1
+
+
+def wasserstein(measure: tuple[np.ndarray, np.ndarray], reference: tuple[np.ndarray, np.ndarray]) -> float:
+    """The Wasserstein-1 distance between two discrete measures (atoms, weights), each of total mass 1:
+    the integral of the difference of their distribution functions."""
+    (a, wa), (b, wb) = measure, reference
+    atoms = np.concatenate([a, b])
+    mass = np.concatenate([wa / wa.sum(), -wb / wb.sum()])
+    order = np.argsort(atoms, kind="stable")
+    cdf_gap = np.cumsum(mass[order])[:-1]
+    return float(np.sum(np.abs(cdf_gap) * np.diff(atoms[order])))
+
+
+def pooled(nodes: Sequence[torch.Tensor], weights: Sequence[torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+    """The quadrature measure of several runs: all nodes, each run's weights over the number of runs."""
+    a = np.concatenate([np.asarray(t.detach().cpu().double()) for t in nodes])
+    w = np.concatenate([np.asarray(t.detach().cpu().double()) for t in weights]) / len(weights)
+    keep = np.isfinite(a)
+    return a[keep], w[keep]
+
+
+# ---------------------------------------------------------------------------------------------------
+# the methods: each a name and functions of its knob that return (answer, products)
+
+
+class Methods:
+    """The libraries' calls on one network, and counters of the products they make."""
+
+    def __init__(self, net, x, y, device, peers: bool, pyhessian_module) -> None:
+        self.net, self.x, self.y, self.device = net, x, y, device
+        self.loss_fn = nn.CrossEntropyLoss()
+        self.op = HessianOperator(net, self.loss_fn, (x, y))
+        self.n = self.op.shape[0]
+        self.products = 0
+        self.hx = self.cl = self.hop = self.cop = None
+        if peers:
+            self.hx = importlib.import_module("hessian_eigenthings")
+            self.cl = importlib.import_module("curvlinops")
+            self.hop = self.hx.HessianOperator(net, [(x, y)], lambda m, b: self.loss_fn(m(b[0]), b[1]))
+            self.cop = self.cl.HessianLinearOperator(
+                net, self.loss_fn, [p for p in net.parameters()], [(x, y)], check_deterministic=False
+            )
+            original = self.hop.matvec
+
+            def counted(v):
+                self.products += 1
+                return original(v)
+
+            self.hop.matvec = counted
+            cls = type(self.cop)
+            if not hasattr(cls, "_mlnotes_counted"):
+                batch = cls._matmat_batch
+
+                def counted_batch(op, X, y, M):
+                    self.products += int(M[0].shape[-1])
+                    return batch(op, X, y, M)
+
+                cls._matmat_batch, cls._mlnotes_counted = counted_batch, True
+        self.ph = pyhessian_module
+
+    def count(self, fn: Callable[[], object]) -> tuple[object, int]:
+        before = self.products
+        result = fn()
+        return result, self.products - before
+
+    # --- eigenvalues: answer is the wanted eigenvalues, largest first (most negative first) --------
+
+    def mlnotes_eig(self, k, which, m):
+        r = lanczos(self.op, k=k, which=which, tol=1e-12, max_iter=m)
+        values = r.eigenvalues.flip(0) if which == "largest" else r.eigenvalues
+        return [float(v) for v in values], r.iterations
+
+    def eigenthings_eig(self, k, which, m):
+        def run():
+            r = self.hx.lanczos(self.hop, k=k, max_iter=m, which="LA" if which == "largest" else "SA", seed=0)
+            return [float(v) for v in r.eigenvalues]
+
+        return self.count(run)
+
+    def curvlinops_eig(self, k, which, tol):
+        v0 = np.random.default_rng(0).standard_normal(self.n)
+
+        def run():
+            values = eigsh(
+                self.cop.to_scipy(),
+                k=k,
+                which="LA" if which == "largest" else "SA",
+                tol=tol,
+                v0=v0,
+                return_eigenvectors=False,
+            )
+            return sorted((float(v) for v in values), reverse=which == "largest")
+
+        return self.count(run)
+
+    def pyhessian(self):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph=True")
+            return self.ph.hessian(
+                self.net, self.loss_fn, data=(self.x, self.y), cuda=self.device.type == "cuda"
+            )
+
+    def pyhessian_eig(self, k, t):
+        comp = self.pyhessian()
+        torch.manual_seed(0)
+        values, _ = comp.eigenvalues(maxIter=t, tol=0.0, top_n=k)
+        return sorted((float(v) for v in values), reverse=True), k * t
+
+    # --- trace: answer is (estimate, standard error) ---------------------------------------------
+
+    def mlnotes_trace(self, budget, deflate=False, seed=0):
+        d = budget // 4 if deflate else 0
+        return hutchinson_trace(self.op, samples=budget - d, deflate=d, seed=seed), budget
+
+    def eigenthings_trace(self, budget, plus=False, seed=0):
+        def run():
+            if plus:
+                r = self.hx.hutch_plus_plus(self.hop, num_matvecs=budget, seed=seed)
+            else:
+                r = self.hx.hutchinson(self.hop, num_samples=budget, seed=seed)
+            return r.estimate, r.stderr
+
+        return self.count(run)
+
+    def curvlinops_trace(self, budget, kind, seed=0):
+        fn = {
+            "hutchinson": self.cl.hutchinson_trace,
+            "hutch++": self.cl.hutchpp_trace,
+            "xtrace": self.cl.xtrace,
+        }
+        torch.manual_seed(seed)
+        return self.count(lambda: float(fn[kind](self.cop, budget)))
+
+    def pyhessian_trace(self, budget):
+        comp = self.pyhessian()
+        torch.manual_seed(0)
+        samples = comp.trace(maxIter=budget, tol=0.0)
+        s = np.asarray(samples, dtype=np.float64)
+        return (float(s.mean()), float(s.std(ddof=1) / math.sqrt(len(s)))), len(s)
+
+    # --- density: answer is the quadrature measure ------------------------------------------------
+
+    def mlnotes_density(self, steps, runs, seed=0):
+        d = spectral_density(self.op, steps=steps, runs=runs, seed=seed)
+        return pooled(d.nodes, d.weights), steps * runs
+
+    def eigenthings_density(self, steps, runs):
+        def run():
+            r = self.hx.spectral_density(self.hop, num_runs=runs, lanczos_steps=steps, seed=0)
+            return pooled(list(r.raw_eigenvalues), list(r.raw_weights))
+
+        return self.count(run)
+
+    def curvlinops_density(self, steps, runs):
+        spectrum = importlib.import_module("curvlinops.papyan2020traces.spectrum")
+        original, seen = spectrum.fast_lanczos, []
+
+        def recording(A, ncv, use_eigh_tridiagonal=False):  # curvlinops' own Lanczos, its output noted
+            evals, evecs = original(A, ncv, use_eigh_tridiagonal)
+            seen.append((evals, evecs[0] ** 2))
+            return evals, evecs
+
+        spectrum.fast_lanczos = recording
+        try:
+            torch.manual_seed(0)
+            _, products = self.count(
+                lambda: self.cl.lanczos_approximate_spectrum(self.cop, steps, num_repeats=runs)
+            )
+        finally:
+            spectrum.fast_lanczos = original
+        return pooled([s[0] for s in seen], [s[1] for s in seen]), products
+
+    def pyhessian_density(self, steps, runs):
+        comp = self.pyhessian()
+        torch.manual_seed(0)
+        nodes, weights = comp.density(iter=steps, n_v=runs)
+        return pooled([torch.tensor(t) for t in nodes], [torch.tensor(w) for w in weights]), steps * runs
+
+
+# ---------------------------------------------------------------------------------------------------
+# the race
+
+
+def eig_rows(methods: Methods, label, k, which, reference, accuracy, device, repeats):
+    """One row per method: (name, setting, products, seconds, error) at its cheapest accurate setting."""
+    rows = []
+
+    def raced(name, run, start, limit, setting):
+        answers: dict[int, tuple[list[float], int]] = {}
+
+        def ok(m: int) -> bool:
+            if m not in answers:
+                answers[m] = run(k, which, m)
+            return relative_error(answers[m][0], reference) <= accuracy
+
+        m = first_within(ok, start, limit)
+        if m is None:
+            rows.append(
+                (
+                    name,
+                    f"not within {setting(limit)}",
+                    None,
+                    None,
+                    relative_error(answers[limit][0], reference),
+                )
+            )
+            return
+        seconds, (values, products) = timed(lambda: run(k, which, m), device, repeats)
+        rows.append((name, setting(m), products, seconds, relative_error(values, reference)))
+
+    raced("mlnotes lanczos", methods.mlnotes_eig, k, MAX_STEPS, lambda m: f"max_iter={m}")
+    if methods.hx is not None:
+        raced("hessian-eigenthings lanczos", methods.eigenthings_eig, k, MAX_STEPS, lambda m: f"max_iter={m}")
+    if methods.cl is not None:
+        for tol in EIGSH_TOLS:
+            values, products = methods.curvlinops_eig(k, which, tol)
+            if relative_error(values, reference) <= accuracy:
+                seconds, (values, products) = timed(
+                    lambda tol=tol: methods.curvlinops_eig(k, which, tol), device, repeats
+                )
+                rows.append(
+                    (
+                        "curvlinops + eigsh",
+                        f"tol={tol:g}",
+                        products,
+                        seconds,
+                        relative_error(values, reference),
+                    )
+                )
+                break
+        else:
+            rows.append(("curvlinops + eigsh", f"not at tol={EIGSH_TOLS[-1]:g}", None, None, None))
+    if methods.ph is not None and which == "largest":
+        raced(
+            "PyHessian power iteration",
+            lambda k, which, t: methods.pyhessian_eig(k, t),
+            1,
+            100,
+            lambda t: f"maxIter={t}",
+        )
+    return rows
+
+
+def budget_for_se(
+    run: Callable[[int], tuple[tuple[float, float], int]], target: float, start: int, step: int, limit: int
+) -> tuple[int, tuple[float, float], list[tuple[int, float]]] | None:
+    """The smallest budget (a multiple of ``step``) seen to give a standard error <= ``target``.
+
+    Runs at ``start``, then at budgets predicted from the standard errors seen (a power law through
+    the last two points, at first SE ~ budget^-1/2): aiming a little below the target until one run
+    meets it, then at the target itself, for at most five runs in all.
+    """
+    tried: list[tuple[int, float]] = []
+    best = None
+    budget = start
+    for _ in range(5):
+        (estimate, se), _ = run(budget)
+        if not math.isfinite(se):
+            raise ValueError(f"no standard error at a budget of {budget}")
+        tried.append((budget, se))
+        if se <= target and (best is None or budget < best[0]):
+            best = (budget, (estimate, se))
+        if len(tried) >= 2 and tried[-1][1] != tried[-2][1] and tried[-1][0] != tried[-2][0]:
+            (b1, s1), (b2, s2) = tried[-2], tried[-1]
+            slope = math.log(s2 / s1) / math.log(b2 / b1)
+            slope = min(slope, -0.25)  # an SE that seems not to shrink: still move on
+        else:
+            slope = -0.5
+        aim = target if best is not None else 0.97 * target  # a little below the target until met
+        wanted = budget * (aim / se) ** (1 / slope)
+        nxt = max(2 * step, min(limit, step * math.ceil(wanted / step)))  # two samples give an SE
+        if best is not None and nxt >= best[0]:
+            break
+        if nxt in (b for b, _ in tried):
+            nxt = nxt + step if se > target else nxt - step
+            if nxt <= 0 or nxt in (b for b, _ in tried) or (best is not None and nxt >= best[0]):
+                break
+        budget = nxt
+    return None if best is None else (best[0], best[1], tried)
+
+
+def trace_rows(methods: Methods, reference: float, relative_se: float, device, repeats, trace_repeats):
+    target = relative_se * abs(reference)
+    rows, budgets = [], {}
+
+    def raced(name, run, start, step):
+        found = budget_for_se(run, target, start, step, 20000)
+        if found is None:
+            rows.append((name, "not within 20000 products", None, None, None))
+            return
+        budget, _, _ = found
+        budgets[name] = budget
+        seconds, ((_, se), products) = timed(lambda: run(budget), device, repeats)
+        rows.append((name, f"{budget} products", products, seconds, se / abs(reference)))
+
+    raced("mlnotes hutchinson_trace", lambda b: methods.mlnotes_trace(b), 40, 1)
+    raced("mlnotes hutchinson_trace, deflate", lambda b: methods.mlnotes_trace(b, deflate=True), 40, 4)
+    if methods.hx is not None:
+        raced("hessian-eigenthings hutchinson", lambda b: methods.eigenthings_trace(b), 40, 1)
+        raced("hessian-eigenthings hutch_plus_plus", lambda b: methods.eigenthings_trace(b, plus=True), 42, 3)
+    if methods.cl is not None:
+        for kind, like in (
+            ("hutchinson", "hessian-eigenthings hutchinson"),
+            ("hutch++", "hessian-eigenthings hutch_plus_plus"),
+            ("xtrace", "hessian-eigenthings hutch_plus_plus"),
+        ):
+            budget = budgets.get(like)
+            if budget is None:
+                continue
+            if kind != "hutchinson":
+                budget = 6 * math.ceil(budget / 6)  # divisible by 3 (Hutch++) and 2 (XTrace)
+            times, estimates, products = [], [], None
+            for seed in range(trace_repeats):
+                call = functools.partial(methods.curvlinops_trace, budget, kind, seed)
+                seconds, (estimate, products) = timed(call, device)
+                times.append(seconds)
+                estimates.append(estimate)
+            spread = statistics.stdev(estimates) / abs(reference) if len(estimates) > 1 else None
+            rows.append(
+                (f"curvlinops {kind}_trace", f"{budget} products", products, statistics.median(times), spread)
+            )
+    if methods.ph is not None:
+        raced("PyHessian trace", methods.pyhessian_trace, 40, 1)
+    return rows
+
+
+def density_rows(methods: Methods, steps, runs, reference, width, device, repeats):
+    rows = []
+    calls = [("mlnotes spectral_density", methods.mlnotes_density)]
+    if methods.hx is not None:
+        calls.append(("hessian-eigenthings spectral_density", methods.eigenthings_density))
+    if methods.cl is not None:
+        calls.append(("curvlinops lanczos_approximate_spectrum", methods.curvlinops_density))
+    if methods.ph is not None:
+        calls.append(("PyHessian density", methods.pyhessian_density))
+    for name, call in calls:
+        try:
+            seconds, (measure, products) = timed(lambda call=call: call(steps, runs), device, repeats)
+        except RuntimeError as error:  # PyHessian 0.1's density calls torch.eig, removed in PyTorch 1.9
+            if name.startswith("mlnotes"):
+                raise
+            rows.append((name, "fails: " + str(error).split(".")[0][:60], None, None, None))
+            continue
+        rows.append(
+            (name, f"{steps} steps x {runs} runs", products, seconds, wasserstein(measure, reference) / width)
+        )
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------------
+# memory, in a fresh process per method
+
+
+def resident_mib() -> float:
+    """This process's resident memory now, in MiB (Linux; elsewhere its peak so far)."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_child(spec: dict) -> dict:
+    """Peak memory of one method's top-5 task, in this fresh process: the network is rebuilt from the
+    parent's saved state (no training here, whose peak would hide the task's)."""
+    device = torch.device(spec["device"])
+    saved = torch.load(spec["state"], map_location=device)
+    net = build(spec["network"], device, spec["quick"])
+    net.load_state_dict(saved["state"])
+    net.eval()
+    x, y = saved["x"].to(device), saved["y"].to(device)
+    methods = Methods(net, x, y, device, peers=spec["method"] != "mlnotes", pyhessian_module=None)
+    if spec["method"] == "pyhessian":
+        sys.path.insert(0, spec["pyhessian"])
+        methods.ph = importlib.import_module("pyhessian.hessian")
+    knob = spec["knob"]
+    run = {
+        "mlnotes": lambda: methods.mlnotes_eig(5, "largest", knob),
+        "hessian-eigenthings": lambda: methods.eigenthings_eig(5, "largest", knob),
+        "curvlinops": lambda: methods.curvlinops_eig(5, "largest", knob),
+        "pyhessian": lambda: methods.pyhessian_eig(5, knob),
+    }[spec["method"]]
+    net.zero_grad()  # one gradient first, so that autograd's and the allocator's start-up is not counted
+    methods.loss_fn(net(x), y).backward()
+    net.zero_grad(set_to_none=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        before_gpu = torch.cuda.memory_allocated()
+    before, peak, done = resident_mib(), [0.0], threading.Event()
+
+    def watch() -> None:  # the peak of the resident memory, sampled every millisecond during the task
+        while not done.is_set():
+            peak[0] = max(peak[0], resident_mib())
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    run()
+    done.set()
+    watcher.join()
+    result = {"rss_mib": max(peak[0], resident_mib()) - before}
+    if device.type == "cuda":
+        result["cuda_mib"] = (torch.cuda.max_memory_allocated() - before_gpu) / 2**20
+    return result
+
+
+def peak_memory(spec: dict, paths: list[str]) -> dict | None:
+    command = [sys.executable, __file__, "--memory-child", json.dumps(spec)]
+    env_path = os.pathsep.join([*paths, str(Path(__file__).resolve().parents[1])])
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": env_path})
+    if done.returncode != 0:
+        print(f"  memory of {spec['method']} failed: {done.stderr.strip().splitlines()[-1:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def print_rows(title: str, rows: list, error_name: str) -> float | None:
+    """Print a task's rows with each time over mlnotes' best; return mlnotes' best seconds."""
+    ours = [r[3] for r in rows if r[0].startswith("mlnotes") and r[3] is not None]
+    best = min(ours) if ours else None
+    print(f"\n{title}")
+    head = f"{'products':>8} {'seconds':>9} {error_name:>10} {'time / mlnotes':>14}"
+    print(f"  {'method':<42} {'setting':<22} {head}")
+    for name, setting, products, seconds, error in rows:
+        cells = [
+            "" if products is None else f"{products}",
+            "" if seconds is None else f"{seconds:.3f}",
+            "" if error is None else f"{error:.1e}",
+            "" if seconds is None or best is None else f"{seconds / best:.2f}",
+        ]
+        print(f"  {name:<42} {setting:<22} {cells[0]:>8} {cells[1]:>9} {cells[2]:>10} {cells[3]:>14}")
+    return best
+
+
+def product_over_gradient(methods: Methods, device: torch.device, repeats: int) -> dict[str, float]:
+    v = torch.randn(methods.n, generator=torch.Generator().manual_seed(1)).to(device)
+    net, x, y, loss_fn = methods.net, methods.x, methods.y, methods.loss_fn
+
+    def gradient() -> None:
+        net.zero_grad()
+        loss_fn(net(x), y).backward()
+
+    products = {"mlnotes": lambda: methods.op.matvec(v)}
+    if methods.hx is not None:
+        products["hessian-eigenthings"] = lambda: methods.hop.matvec(v)
+        products["curvlinops"] = lambda: methods.cop @ v
+    timed(gradient, device, 2)
+    grad_time = timed(gradient, device, max(repeats, 7))[0]
+    ratios = {}
+    for name, fn in products.items():
+        timed(fn, device, 2)
+        ratios[name] = timed(fn, device, max(repeats, 7))[0] / grad_time
+    print(
+        f"one gradient {grad_time * 1e3:.1f} ms; one product / one gradient: "
+        + ", ".join(f"{k} {r:.2f}" for k, r in ratios.items())
+        + " (goal for mlnotes <= 2.2)"
+    )
+    return ratios
+
+
+def race(name, device, args, module) -> dict:
+    net, x, y = problem(name, device, args.quick)
+    methods = Methods(net, x, y, device, peers=args.peers is not None, pyhessian_module=module)
+    n = methods.n
+    print(
+        f"\n==== {name}: {n:,} parameters, {len(x)} examples in one batch, {device}, float32; "
+        f"accuracy {args.accuracy:g}, trace SE {args.trace_se:g}, median of {args.repeats}"
+    )
+    results: dict = {
+        "parameters": n,
+        "hvp_over_gradient": product_over_gradient(methods, device, args.repeats),
+    }
+    limit = min(REFERENCE_STEPS, n)
+    top = lanczos(methods.op, k=5, tol=1e-10, max_iter=limit).eigenvalues.flip(0).tolist()
+    bottom = lanczos(methods.op, k=1, which="smallest", tol=1e-10, max_iter=limit).eigenvalues.tolist()
+    print(f"reference: top 5 {[round(t, 5) for t in top]}, most negative {bottom[0]:.5f}")
+    results["reference"] = {"top": top, "bottom": bottom}
+    knobs = {}
+    for label, k, which in EIG_TASKS:
+        reference = top[:k] if which == "largest" else bottom
+        rows = eig_rows(methods, label, k, which, reference, args.accuracy, device, args.repeats)
+        results[label] = rows
+        print_rows(f"{label} (relative error <= {args.accuracy:g})", rows, "error")
+        if label == "top 5":
+            knobs = {r[0]: r[1] for r in rows if r[2] is not None}
+    reference_trace, _ = hutchinson_trace(
+        methods.op, samples=3 * args.density[0], deflate=args.density[0], seed=99
+    )
+    results["reference"]["trace"] = reference_trace
+    rows = trace_rows(methods, reference_trace, args.trace_se, device, args.repeats, args.trace_repeats)
+    results["trace"] = rows
+    print_rows(
+        f"trace, about {reference_trace:.4g} (standard error <= {args.trace_se:g} of it)", rows, "SE / trace"
+    )
+    steps, runs = args.density
+    steps = min(steps, n)
+    measure, _ = methods.mlnotes_density(steps, 2 * runs, seed=1000)
+    width = float(measure[0].max() - measure[0].min())
+    rows = density_rows(methods, steps, runs, measure, width, device, args.repeats)
+    results["density"] = rows
+    print_rows(
+        f"spectral density (Wasserstein-1 distance to {2 * runs} runs at other seeds, over the width "
+        f"{width:.4g})",
+        rows,
+        "W1 / width",
+    )
+    if not args.no_memory:
+        print("\npeak memory of the top-5 task at its raced setting, a fresh process each:")
+        memory = {}
+        state = Path(tempfile.mkdtemp()) / "state.pt"
+        torch.save({"state": net.state_dict(), "x": x.cpu(), "y": y.cpu()}, state)
+        specs = {
+            "mlnotes": "mlnotes lanczos",
+            "hessian-eigenthings": "hessian-eigenthings lanczos",
+            "curvlinops": "curvlinops + eigsh",
+            "pyhessian": "PyHessian power iteration",
+        }
+        for method, row in specs.items():
+            if row not in knobs:
+                continue
+            knob = (
+                float(knobs[row].split("=")[1]) if method == "curvlinops" else int(knobs[row].split("=")[1])
+            )
+            spec = {
+                "device": str(device),
+                "network": name,
+                "quick": args.quick,
+                "state": str(state),
+                "method": method,
+                "knob": knob,
+                "pyhessian": str(args.pyhessian),
+            }
+            paths = [str(p) for p in (args.peers, args.pyhessian) if p is not None]
+            got = peak_memory(spec, paths)
+            if got is not None:
+                memory[method] = got
+                cuda = f", CUDA {got['cuda_mib']:.0f} MiB" if "cuda_mib" in got else ""
+                print(f"  {method:<22} {got['rss_mib']:8.0f} MiB resident{cuda}")
+        results["memory"] = memory
+        shutil.rmtree(state.parent, ignore_errors=True)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    parser.add_argument("--network", choices=("mlp", "conv"), nargs="+", default=["mlp", "conv"])
+    parser.add_argument("--peers", type=Path, help="folder holding curvlinops and hessian_eigenthings")
+    parser.add_argument("--pyhessian", type=Path, help="folder holding the pyhessian package")
+    parser.add_argument("--accuracy", type=float, default=1e-3, help="eigenvalues' relative error (1e-3)")
+    parser.add_argument("--trace-se", type=float, default=0.05, help="trace's relative standard error (0.05)")
+    parser.add_argument("--trace-repeats", type=int, default=5, help="seeds for curvlinops' trace spread (5)")
+    parser.add_argument("--density", type=int, nargs=2, default=[80, 10], metavar=("STEPS", "RUNS"))
+    parser.add_argument("--repeats", type=int, default=3, help="timing repeats, median kept (default 3)")
+    parser.add_argument("--quick", action="store_true", help="small networks and settings (for tests)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
+    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child is not None:
+        result = memory_child(json.loads(args.memory_child))
+        print(json.dumps(result))
+        return result
+    for name in ("accuracy", "trace_se"):
+        if not 0 < getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be in (0, 1), got {getattr(args, name)}")
+    for name, low in (("repeats", 1), ("trace_repeats", 2)):
+        if getattr(args, name) < low:
+            parser.error(f"--{name.replace('_', '-')} must be at least {low}, got {getattr(args, name)}")
+    if min(args.density) < 2:
+        parser.error(f"--density needs at least 2 steps and 2 runs, got {args.density}")
+    try:
+        device = resolve_device(args.device)
+    except (ValueError, RuntimeError) as error:
+        parser.error(str(error))
+    module = None
+    if args.peers is not None:
+        sys.path.insert(0, str(args.peers))
+        for package in ("curvlinops", "hessian_eigenthings"):
+            try:
+                importlib.import_module(package)
+            except ImportError as error:
+                parser.error(f"no usable {package} in {args.peers} ({error}): run 'make bench-peers'")
+    if args.pyhessian is not None:
+        sys.path.insert(0, str(args.pyhessian))
+        try:
+            module = importlib.import_module("pyhessian.hessian")
+        except ImportError:
+            parser.error(f"no pyhessian package in {args.pyhessian}: run 'make bench-hessian'")
+    return {name: race(name, device, args, module) for name in args.network}
+
+
+if __name__ == "__main__":
+    main()
