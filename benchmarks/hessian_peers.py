@@ -23,12 +23,14 @@ mlnotes' Lanczos run to 300 products (float32 rounding is far below the accuracy
    tol=t)``, as its documentation's eigenvalue example does, with ``tol`` the knob over 1e-1, 3e-2,
    ..., 1e-6 and ARPACK's default number of Lanczos vectors; PyHessian: ``eigenvalues(top_n=k,
    maxIter=t, tol=0)``, power iteration with deflation, ``t`` per eigenvalue (it has no smallest).
-2. **trace**: a standard error at most ``--trace-se`` times the trace. Methods that report a standard
-   error use their own: mlnotes' ``hutchinson_trace`` plain and with ``deflate`` (a quarter of the
-   products), hessian-eigenthings' ``hutchinson`` and ``hutch_plus_plus`` (its ``trace`` default),
-   PyHessian's ``trace`` samples. curvlinops' ``hutchinson_trace``, ``hutchpp_trace`` and ``xtrace``
-   return no standard error: they run at the budget of the same algorithm in hessian-eigenthings
-   (XTrace at Hutch++'s), and their standard error is the spread of ``--trace-repeats`` seeds.
+2. **trace**: a standard error at most ``--trace-se`` times the trace (0.05). Methods that report a
+   standard error are raced by their own, at seed 0: mlnotes' ``hutchinson_trace`` plain and with
+   ``deflate`` (half of the products), hessian-eigenthings' ``hutchinson`` and
+   ``hutch_plus_plus`` (its ``trace`` default), PyHessian's ``trace`` samples. curvlinops'
+   ``hutchinson_trace``, ``hutchpp_trace`` and ``xtrace`` return none: they run at the budget of the
+   same algorithm in hessian-eigenthings (XTrace at Hutch++'s). Every method then runs at its budget
+   with ``--trace-repeats`` seeds (5): the median time, the root-mean-square reported standard error,
+   and the spread (standard deviation) of the estimates, the check that a reported error is right.
 3. **density**: every library computes the same estimator (stochastic Lanczos quadrature; Ubaru,
    Chen and Saad, 2017; Papyan, 2020), so all run at the same ``--density`` steps and runs (80 and 10
    by default, mlnotes' and hessian-eigenthings' defaults); curvlinops'
@@ -238,6 +240,11 @@ class Methods:
                 cls._matmat_batch, cls._mlnotes_counted = counted_batch, True
         self.ph = pyhessian_module
 
+    def fresh(self) -> HessianOperator:
+        """A new operator, so that each timed run pays for building its gradient graph, as the peers'
+        runs do (PyHessian builds its graph in each run; hessian-eigenthings in each product)."""
+        return HessianOperator(self.net, self.loss_fn, (self.x, self.y))
+
     def count(self, fn: Callable[[], object]) -> tuple[object, int]:
         before = self.products
         result = fn()
@@ -246,7 +253,7 @@ class Methods:
     # --- eigenvalues: answer is the wanted eigenvalues, largest first (most negative first) --------
 
     def mlnotes_eig(self, k, which, m):
-        r = lanczos(self.op, k=k, which=which, tol=1e-12, max_iter=m)
+        r = lanczos(self.fresh(), k=k, which=which, tol=1e-12, max_iter=m)
         values = r.eigenvalues.flip(0) if which == "largest" else r.eigenvalues
         return [float(v) for v in values], r.iterations
 
@@ -289,8 +296,8 @@ class Methods:
     # --- trace: answer is (estimate, standard error) ---------------------------------------------
 
     def mlnotes_trace(self, budget, deflate=False, seed=0):
-        d = budget // 4 if deflate else 0
-        return hutchinson_trace(self.op, samples=budget - d, deflate=d, seed=seed), budget
+        d = budget // 2 if deflate else 0
+        return hutchinson_trace(self.fresh(), samples=budget - d, deflate=d, seed=seed), budget
 
     def eigenthings_trace(self, budget, plus=False, seed=0):
         def run():
@@ -311,9 +318,9 @@ class Methods:
         torch.manual_seed(seed)
         return self.count(lambda: float(fn[kind](self.cop, budget)))
 
-    def pyhessian_trace(self, budget):
+    def pyhessian_trace(self, budget, seed=0):
         comp = self.pyhessian()
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         samples = comp.trace(maxIter=budget, tol=0.0)
         s = np.asarray(samples, dtype=np.float64)
         return (float(s.mean()), float(s.std(ddof=1) / math.sqrt(len(s)))), len(s)
@@ -321,7 +328,7 @@ class Methods:
     # --- density: answer is the quadrature measure ------------------------------------------------
 
     def mlnotes_density(self, steps, runs, seed=0):
-        d = spectral_density(self.op, steps=steps, runs=runs, seed=seed)
+        d = spectral_density(self.fresh(), steps=steps, runs=runs, seed=seed)
         return pooled(d.nodes, d.weights), steps * runs
 
     def eigenthings_density(self, steps, runs):
@@ -424,60 +431,101 @@ def eig_rows(methods: Methods, label, k, which, reference, accuracy, device, rep
 def budget_for_se(
     run: Callable[[int], tuple[tuple[float, float], int]], target: float, start: int, step: int, limit: int
 ) -> tuple[int, tuple[float, float], list[tuple[int, float]]] | None:
-    """The smallest budget (a multiple of ``step``) seen to give a standard error <= ``target``.
+    """About the smallest budget (a multiple of ``step``, at least two samples' worth) whose standard
+    error is at most ``target``: the budget, its (estimate, standard error), and every (budget, SE) tried.
 
-    Runs at ``start``, then at budgets predicted from the standard errors seen (a power law through
-    the last two points, at first SE ~ budget^-1/2): aiming a little below the target until one run
-    meets it, then at the target itself, for at most five runs in all.
+    From ``start``, halves the budget while the target is met, or raises it (to where SE ~ budget^-1/2
+    says, a little beyond) until it is; then bisects between the largest budget that missed and the
+    smallest that met it, until they are within 5% or one ``step``.
     """
-    tried: list[tuple[int, float]] = []
-    best = None
-    budget = start
-    for _ in range(5):
-        (estimate, se), _ = run(budget)
-        if not math.isfinite(se):
-            raise ValueError(f"no standard error at a budget of {budget}")
-        tried.append((budget, se))
-        if se <= target and (best is None or budget < best[0]):
-            best = (budget, (estimate, se))
-        if len(tried) >= 2 and tried[-1][1] != tried[-2][1] and tried[-1][0] != tried[-2][0]:
-            (b1, s1), (b2, s2) = tried[-2], tried[-1]
-            slope = math.log(s2 / s1) / math.log(b2 / b1)
-            slope = min(slope, -0.25)  # an SE that seems not to shrink: still move on
-        else:
-            slope = -0.5
-        aim = target if best is not None else 0.97 * target  # a little below the target until met
-        wanted = budget * (aim / se) ** (1 / slope)
-        nxt = max(2 * step, min(limit, step * math.ceil(wanted / step)))  # two samples give an SE
-        if best is not None and nxt >= best[0]:
+    tried: dict[int, float] = {}
+    answers: dict[int, tuple[float, float]] = {}
+    low_budget = 2 * step
+
+    def se_at(budget: int) -> float:
+        if budget not in tried:
+            answers[budget], _ = run(budget)
+            tried[budget] = answers[budget][1]
+            if not math.isfinite(tried[budget]):
+                raise ValueError(f"no standard error at a budget of {budget}")
+        return tried[budget]
+
+    def on_grid(budget: float) -> int:
+        return max(low_budget, min(limit, step * round(budget / step)))
+
+    hi = lo = None
+    budget = on_grid(start)
+    while hi is None:  # raise the budget until the target is met
+        if se_at(budget) <= target:
+            hi = budget
             break
-        if nxt in (b for b, _ in tried):
-            nxt = nxt + step if se > target else nxt - step
-            if nxt <= 0 or nxt in (b for b, _ in tried) or (best is not None and nxt >= best[0]):
-                break
-        budget = nxt
-    return None if best is None else (best[0], best[1], tried)
+        lo = budget
+        if budget >= limit:
+            return None
+        budget = on_grid(max(budget * 1.1 * (tried[budget] / target) ** 2, budget + step))
+    while lo is None:  # lower it until the target is missed
+        budget = on_grid(hi / 2)
+        if budget >= hi:
+            lo = 0
+            break
+        if se_at(budget) <= target:
+            hi = budget
+        else:
+            lo = budget
+    while hi - lo > step and hi > 1.05 * lo:  # bisect, in the ratio of the budgets
+        middle = on_grid(math.sqrt(max(lo, 1) * hi))
+        if middle in (lo, hi):
+            break
+        if se_at(middle) <= target:
+            hi = middle
+        else:
+            lo = middle
+    return hi, answers[hi], sorted(tried.items())
 
 
-def trace_rows(methods: Methods, reference: float, relative_se: float, device, repeats, trace_repeats):
+def trace_rows(methods: Methods, reference: float, relative_se: float, device, seeds: int):
+    """One row per method: (name, setting, products, seconds, SE / trace, spread / trace).
+
+    The budget is the cheapest whose own standard error (seed 0) is at most ``relative_se`` of the
+    trace; curvlinops' estimators, which give none, take the budget of the same algorithm in
+    hessian-eigenthings. Then ``seeds`` runs at that budget give the median time, the root mean square
+    of the reported standard errors and the spread (standard deviation) of the estimates themselves.
+    """
     target = relative_se * abs(reference)
     rows, budgets = [], {}
 
-    def raced(name, run, start, step):
-        found = budget_for_se(run, target, start, step, 20000)
-        if found is None:
-            rows.append((name, "not within 20000 products", None, None, None))
-            return
-        budget, _, _ = found
-        budgets[name] = budget
-        seconds, ((_, se), products) = timed(lambda: run(budget), device, repeats)
-        rows.append((name, f"{budget} products", products, seconds, se / abs(reference)))
+    def at_budget(name, run, budget, reports_se=True):
+        times, estimates, errors, products = [], [], [], None
+        for seed in range(seeds):
+            seconds, (answer, products) = timed(functools.partial(run, budget, seed), device)
+            times.append(seconds)
+            estimates.append(answer[0] if reports_se else answer)
+            if reports_se:
+                errors.append(answer[1])
+        se = math.sqrt(statistics.fmean(e * e for e in errors)) / abs(reference) if errors else None
+        spread = statistics.stdev(estimates) / abs(reference)
+        rows.append((name, f"{budget} products", products, statistics.median(times), se, spread))
 
-    raced("mlnotes hutchinson_trace", lambda b: methods.mlnotes_trace(b), 40, 1)
-    raced("mlnotes hutchinson_trace, deflate", lambda b: methods.mlnotes_trace(b, deflate=True), 40, 4)
+    def raced(name, run, start, step):
+        found = budget_for_se(lambda b: run(b, 0), target, start, step, 20000)
+        if found is None:
+            rows.append((name, "not within 20000 products", None, None, None, None))
+            return
+        budgets[name] = found[0]
+        at_budget(name, run, found[0])
+
+    raced("mlnotes hutchinson_trace", lambda b, seed: methods.mlnotes_trace(b, seed=seed), 40, 1)
+    raced(
+        "mlnotes hutchinson_trace, deflate",
+        lambda b, s: methods.mlnotes_trace(b, deflate=True, seed=s),
+        40,
+        2,
+    )
     if methods.hx is not None:
-        raced("hessian-eigenthings hutchinson", lambda b: methods.eigenthings_trace(b), 40, 1)
-        raced("hessian-eigenthings hutch_plus_plus", lambda b: methods.eigenthings_trace(b, plus=True), 42, 3)
+        raced("hessian-eigenthings hutchinson", lambda b, s: methods.eigenthings_trace(b, seed=s), 40, 1)
+        raced(
+            "hessian-eigenthings hutch_plus_plus", lambda b, s: methods.eigenthings_trace(b, True, s), 42, 3
+        )
     if methods.cl is not None:
         for kind, like in (
             ("hutchinson", "hessian-eigenthings hutchinson"),
@@ -489,15 +537,9 @@ def trace_rows(methods: Methods, reference: float, relative_se: float, device, r
                 continue
             if kind != "hutchinson":
                 budget = 6 * math.ceil(budget / 6)  # divisible by 3 (Hutch++) and 2 (XTrace)
-            times, estimates, products = [], [], None
-            for seed in range(trace_repeats):
-                call = functools.partial(methods.curvlinops_trace, budget, kind, seed)
-                seconds, (estimate, products) = timed(call, device)
-                times.append(seconds)
-                estimates.append(estimate)
-            spread = statistics.stdev(estimates) / abs(reference) if len(estimates) > 1 else None
-            rows.append(
-                (f"curvlinops {kind}_trace", f"{budget} products", products, statistics.median(times), spread)
+            run = functools.partial(methods.curvlinops_trace, kind=kind)
+            at_budget(
+                f"curvlinops {kind}_trace", lambda b, s, run=run: run(b, seed=s), budget, reports_se=False
             )
     if methods.ph is not None:
         raced("PyHessian trace", methods.pyhessian_trace, 40, 1)
@@ -598,21 +640,22 @@ def peak_memory(spec: dict, paths: list[str]) -> dict | None:
 # ---------------------------------------------------------------------------------------------------
 
 
-def print_rows(title: str, rows: list, error_name: str) -> float | None:
+def print_rows(title: str, rows: list, error_name: str, extra: str | None = None) -> float | None:
     """Print a task's rows with each time over mlnotes' best; return mlnotes' best seconds."""
     ours = [r[3] for r in rows if r[0].startswith("mlnotes") and r[3] is not None]
     best = min(ours) if ours else None
     print(f"\n{title}")
-    head = f"{'products':>8} {'seconds':>9} {error_name:>10} {'time / mlnotes':>14}"
-    print(f"  {'method':<42} {'setting':<22} {head}")
-    for name, setting, products, seconds, error in rows:
+    head = f"{'products':>8} {'seconds':>9} {error_name:>10}" + (f" {extra:>10}" if extra else "")
+    print(f"  {'method':<42} {'setting':<22} {head} {'time / mlnotes':>14}")
+    for name, setting, products, seconds, *errors in rows:
         cells = [
             "" if products is None else f"{products}",
             "" if seconds is None else f"{seconds:.3f}",
-            "" if error is None else f"{error:.1e}",
+            *("" if e is None else f"{e:.1e}" for e in errors),
             "" if seconds is None or best is None else f"{seconds / best:.2f}",
         ]
-        print(f"  {name:<42} {setting:<22} {cells[0]:>8} {cells[1]:>9} {cells[2]:>10} {cells[3]:>14}")
+        line = f"{cells[0]:>8} {cells[1]:>9} " + " ".join(f"{c:>10}" for c in cells[2:-1])
+        print(f"  {name:<42} {setting:<22} {line} {cells[-1]:>14}")
     return best
 
 
@@ -671,11 +714,10 @@ def race(name, device, args, module) -> dict:
         methods.op, samples=3 * args.density[0], deflate=args.density[0], seed=99
     )
     results["reference"]["trace"] = reference_trace
-    rows = trace_rows(methods, reference_trace, args.trace_se, device, args.repeats, args.trace_repeats)
+    rows = trace_rows(methods, reference_trace, args.trace_se, device, args.trace_repeats)
     results["trace"] = rows
-    print_rows(
-        f"trace, about {reference_trace:.4g} (standard error <= {args.trace_se:g} of it)", rows, "SE / trace"
-    )
+    title = f"trace, about {reference_trace:.4g} (standard error <= {args.trace_se:g} of it)"
+    print_rows(title, rows, "SE / trace", "spread")
     steps, runs = args.density
     steps = min(steps, n)
     measure, _ = methods.mlnotes_density(steps, 2 * runs, seed=1000)
@@ -733,7 +775,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--pyhessian", type=Path, help="folder holding the pyhessian package")
     parser.add_argument("--accuracy", type=float, default=1e-3, help="eigenvalues' relative error (1e-3)")
     parser.add_argument("--trace-se", type=float, default=0.05, help="trace's relative standard error (0.05)")
-    parser.add_argument("--trace-repeats", type=int, default=5, help="seeds for curvlinops' trace spread (5)")
+    parser.add_argument("--trace-repeats", type=int, default=5, help="seeds of each trace estimate (5)")
     parser.add_argument("--density", type=int, nargs=2, default=[80, 10], metavar=("STEPS", "RUNS"))
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats, median kept (default 3)")
     parser.add_argument("--quick", action="store_true", help="small networks and settings (for tests)")
