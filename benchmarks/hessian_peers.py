@@ -45,7 +45,12 @@ its raced setting, measured in a fresh process per method: peak resident memory 
 building the network and data (``ru_maxrss``), and on CUDA ``torch.cuda.max_memory_allocated``.
 
     python benchmarks/hessian_peers.py --peers .bench/peers [--pyhessian .bench/pyhessian]
-        [--network mlp conv] [--device cpu|cuda|auto]
+        [--network mlp conv] [--device cpu|cuda|auto] [--tasks eigenvalues trace density]
+
+``--trace-by-spread`` races the trace instead by the spread of ``--trace-repeats`` seeds, for every
+method alike (curvlinops' included), and ``--no-plain-trace`` leaves out plain Hutchinson: the
+tighter comparison of the variance-reduced estimators, e.g. ``--network mlp --tasks trace
+--trace-se 0.02 --trace-repeats 12 --trace-by-spread --no-plain-trace``.
 """
 
 from __future__ import annotations
@@ -84,6 +89,7 @@ from mlnotes.device import DEVICE_CHOICES, resolve_device
 REFERENCE_STEPS = 300
 MAX_STEPS = 300
 EIGSH_TOLS = (1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6)
+PRODUCTS = [0]  # the peers' products so far, counted in their operators (see Methods)
 EIG_TASKS = (("top 1", 1, "largest"), ("top 5", 5, "largest"), ("most negative", 1, "smallest"))
 
 
@@ -213,7 +219,6 @@ class Methods:
         self.loss_fn = nn.CrossEntropyLoss()
         self.op = HessianOperator(net, self.loss_fn, (x, y))
         self.n = self.op.shape[0]
-        self.products = 0
         self.hx = self.cl = self.hop = self.cop = None
         if peers:
             self.hx = importlib.import_module("hessian_eigenthings")
@@ -225,16 +230,16 @@ class Methods:
             original = self.hop.matvec
 
             def counted(v):
-                self.products += 1
+                PRODUCTS[0] += 1
                 return original(v)
 
             self.hop.matvec = counted
             cls = type(self.cop)
-            if not hasattr(cls, "_mlnotes_counted"):
+            if not hasattr(cls, "_mlnotes_counted"):  # once per process: the counter is global
                 batch = cls._matmat_batch
 
                 def counted_batch(op, X, y, M):
-                    self.products += int(M[0].shape[-1])
+                    PRODUCTS[0] += int(M[0].shape[-1])
                     return batch(op, X, y, M)
 
                 cls._matmat_batch, cls._mlnotes_counted = counted_batch, True
@@ -246,9 +251,10 @@ class Methods:
         return HessianOperator(self.net, self.loss_fn, (self.x, self.y))
 
     def count(self, fn: Callable[[], object]) -> tuple[object, int]:
-        before = self.products
+        """``fn()`` and the products the peers' operators made during it."""
+        before = PRODUCTS[0]
         result = fn()
-        return result, self.products - before
+        return result, PRODUCTS[0] - before
 
     # --- eigenvalues: answer is the wanted eigenvalues, largest first (most negative first) --------
 
@@ -483,18 +489,28 @@ def budget_for_se(
     return hi, answers[hi], sorted(tried.items())
 
 
-def trace_rows(methods: Methods, reference: float, relative_se: float, device, seeds: int):
+def trace_rows(
+    methods: Methods,
+    reference: float,
+    relative_se: float,
+    device,
+    seeds: int,
+    plain: bool = True,
+    by_spread: bool = False,
+):
     """One row per method: (name, setting, products, seconds, SE / trace, spread / trace).
 
     The budget is the cheapest whose own standard error (seed 0) is at most ``relative_se`` of the
     trace; curvlinops' estimators, which give none, take the budget of the same algorithm in
-    hessian-eigenthings. Then ``seeds`` runs at that budget give the median time, the root mean square
-    of the reported standard errors and the spread (standard deviation) of the estimates themselves.
+    hessian-eigenthings. With ``by_spread`` it is instead the cheapest whose spread over ``seeds``
+    runs is within the target, for every method alike. Then ``seeds`` runs at that budget give the
+    median time, the root mean square of the reported standard errors and the spread (standard
+    deviation) of the estimates themselves.
     """
     target = relative_se * abs(reference)
     rows, budgets = [], {}
 
-    def at_budget(name, run, budget, reports_se=True):
+    def over_seeds(run, budget, reports_se):
         times, estimates, errors, products = [], [], [], None
         for seed in range(seeds):
             seconds, (answer, products) = timed(functools.partial(run, budget, seed), device)
@@ -503,18 +519,31 @@ def trace_rows(methods: Methods, reference: float, relative_se: float, device, s
             if reports_se:
                 errors.append(answer[1])
         se = math.sqrt(statistics.fmean(e * e for e in errors)) / abs(reference) if errors else None
-        spread = statistics.stdev(estimates) / abs(reference)
-        rows.append((name, f"{budget} products", products, statistics.median(times), se, spread))
+        return products, statistics.median(times), se, statistics.stdev(estimates), estimates
 
-    def raced(name, run, start, step):
-        found = budget_for_se(lambda b: run(b, 0), target, start, step, 20000)
+    def raced(name, run, start, step, reports_se=True):
+        seen = {}
+        if by_spread:
+
+            def search(b):
+                seen[b] = over_seeds(run, b, reports_se)
+                return (statistics.fmean(seen[b][4]), seen[b][3]), b
+
+        else:
+
+            def search(b):
+                return run(b, 0)
+
+        found = budget_for_se(search, target, start, step, 20000)
         if found is None:
             rows.append((name, "not within 20000 products", None, None, None, None))
             return
-        budgets[name] = found[0]
-        at_budget(name, run, found[0])
+        budget = budgets[name] = found[0]
+        products, seconds, se, spread, _ = seen.get(budget) or over_seeds(run, budget, reports_se)
+        rows.append((name, f"{budget} products", products, seconds, se, spread / abs(reference)))
 
-    raced("mlnotes hutchinson_trace", lambda b, seed: methods.mlnotes_trace(b, seed=seed), 40, 1)
+    if plain:
+        raced("mlnotes hutchinson_trace", lambda b, seed: methods.mlnotes_trace(b, seed=seed), 40, 1)
     raced(
         "mlnotes hutchinson_trace, deflate",
         lambda b, s: methods.mlnotes_trace(b, deflate=True, seed=s),
@@ -522,7 +551,8 @@ def trace_rows(methods: Methods, reference: float, relative_se: float, device, s
         2,
     )
     if methods.hx is not None:
-        raced("hessian-eigenthings hutchinson", lambda b, s: methods.eigenthings_trace(b, seed=s), 40, 1)
+        if plain:
+            raced("hessian-eigenthings hutchinson", lambda b, s: methods.eigenthings_trace(b, seed=s), 40, 1)
         raced(
             "hessian-eigenthings hutch_plus_plus", lambda b, s: methods.eigenthings_trace(b, True, s), 42, 3
         )
@@ -535,13 +565,18 @@ def trace_rows(methods: Methods, reference: float, relative_se: float, device, s
             budget = budgets.get(like)
             if budget is None:
                 continue
-            if kind != "hutchinson":
-                budget = 6 * math.ceil(budget / 6)  # divisible by 3 (Hutch++) and 2 (XTrace)
+            step = 1 if kind == "hutchinson" else 6  # Hutch++ wants thirds, XTrace halves
+            budget = step * math.ceil(budget / step)
             run = functools.partial(methods.curvlinops_trace, kind=kind)
-            at_budget(
-                f"curvlinops {kind}_trace", lambda b, s, run=run: run(b, seed=s), budget, reports_se=False
-            )
-    if methods.ph is not None:
+            name = f"curvlinops {kind}_trace"
+            if by_spread:
+                raced(name, lambda b, s, run=run: run(b, seed=s), budget, step, reports_se=False)
+            else:
+                products, seconds, _, spread, _ = over_seeds(
+                    lambda b, s, run=run: run(b, seed=s), budget, False
+                )
+                rows.append((name, f"{budget} products", products, seconds, None, spread / abs(reference)))
+    if methods.ph is not None and plain:
         raced("PyHessian trace", methods.pyhessian_trace, 40, 1)
     return rows
 
@@ -697,74 +732,92 @@ def race(name, device, args, module) -> dict:
         "parameters": n,
         "hvp_over_gradient": product_over_gradient(methods, device, args.repeats),
     }
-    limit = min(REFERENCE_STEPS, n)
-    top = lanczos(methods.op, k=5, tol=1e-10, max_iter=limit).eigenvalues.flip(0).tolist()
-    bottom = lanczos(methods.op, k=1, which="smallest", tol=1e-10, max_iter=limit).eigenvalues.tolist()
-    print(f"reference: top 5 {[round(t, 5) for t in top]}, most negative {bottom[0]:.5f}")
-    results["reference"] = {"top": top, "bottom": bottom}
+    results["reference"] = {}
     knobs = {}
-    for label, k, which in EIG_TASKS:
+    if "eigenvalues" in args.tasks:
+        limit = min(REFERENCE_STEPS, n)
+        top = lanczos(methods.op, k=5, tol=1e-10, max_iter=limit).eigenvalues.flip(0).tolist()
+        bottom = lanczos(methods.op, k=1, which="smallest", tol=1e-10, max_iter=limit).eigenvalues.tolist()
+        print(f"reference: top 5 {[round(t, 5) for t in top]}, most negative {bottom[0]:.5f}")
+        results["reference"] = {"top": top, "bottom": bottom}
+    for label, k, which in EIG_TASKS if "eigenvalues" in args.tasks else ():
         reference = top[:k] if which == "largest" else bottom
         rows = eig_rows(methods, label, k, which, reference, args.accuracy, device, args.repeats)
         results[label] = rows
         print_rows(f"{label} (relative error <= {args.accuracy:g})", rows, "error")
         if label == "top 5":
             knobs = {r[0]: r[1] for r in rows if r[2] is not None}
-    reference_trace, _ = hutchinson_trace(
-        methods.op, samples=3 * args.density[0], deflate=args.density[0], seed=99
-    )
-    results["reference"]["trace"] = reference_trace
-    rows = trace_rows(methods, reference_trace, args.trace_se, device, args.trace_repeats)
-    results["trace"] = rows
-    title = f"trace, about {reference_trace:.4g} (standard error <= {args.trace_se:g} of it)"
-    print_rows(title, rows, "SE / trace", "spread")
+    if "trace" in args.tasks:
+        reference_trace, _ = hutchinson_trace(methods.op, samples=240, deflate=80, seed=99)
+        results["reference"]["trace"] = reference_trace
+        rows = trace_rows(
+            methods,
+            reference_trace,
+            args.trace_se,
+            device,
+            args.trace_repeats,
+            args.plain_trace,
+            args.by_spread,
+        )
+        results["trace"] = rows
+        title = f"trace, about {reference_trace:.4g} (standard error <= {args.trace_se:g} of it)"
+        print_rows(title, rows, "SE / trace", f"spread ({args.trace_repeats})")
+    if "density" in args.tasks:
+        results["density"] = density_race(methods, args, device)
+    if not args.no_memory and knobs:
+        results["memory"] = memory_race(name, net, x, y, knobs, args, device)
+    return results
+
+
+def density_race(methods: Methods, args: argparse.Namespace, device: torch.device) -> list:
+    """Every library at the same steps and runs, against mlnotes with twice the runs at other seeds."""
     steps, runs = args.density
-    steps = min(steps, n)
+    steps = min(steps, methods.n)
     measure, _ = methods.mlnotes_density(steps, 2 * runs, seed=1000)
     width = float(measure[0].max() - measure[0].min())
     rows = density_rows(methods, steps, runs, measure, width, device, args.repeats)
-    results["density"] = rows
     print_rows(
         f"spectral density (Wasserstein-1 distance to {2 * runs} runs at other seeds, over the width "
         f"{width:.4g})",
         rows,
         "W1 / width",
     )
-    if not args.no_memory:
-        print("\npeak memory of the top-5 task at its raced setting, a fresh process each:")
-        memory = {}
-        state = Path(tempfile.mkdtemp()) / "state.pt"
-        torch.save({"state": net.state_dict(), "x": x.cpu(), "y": y.cpu()}, state)
-        specs = {
-            "mlnotes": "mlnotes lanczos",
-            "hessian-eigenthings": "hessian-eigenthings lanczos",
-            "curvlinops": "curvlinops + eigsh",
-            "pyhessian": "PyHessian power iteration",
+    return rows
+
+
+def memory_race(name, net, x, y, knobs, args, device) -> dict:
+    """Peak memory of each method's top-5 task at its raced setting, each in a fresh process."""
+    print("\npeak memory of the top-5 task at its raced setting, a fresh process each:")
+    memory = {}
+    state = Path(tempfile.mkdtemp()) / "state.pt"
+    torch.save({"state": net.state_dict(), "x": x.cpu(), "y": y.cpu()}, state)
+    specs = {
+        "mlnotes": "mlnotes lanczos",
+        "hessian-eigenthings": "hessian-eigenthings lanczos",
+        "curvlinops": "curvlinops + eigsh",
+        "pyhessian": "PyHessian power iteration",
+    }
+    for method, row in specs.items():
+        if row not in knobs:
+            continue
+        knob = float(knobs[row].split("=")[1]) if method == "curvlinops" else int(knobs[row].split("=")[1])
+        spec = {
+            "device": str(device),
+            "network": name,
+            "quick": args.quick,
+            "state": str(state),
+            "method": method,
+            "knob": knob,
+            "pyhessian": str(args.pyhessian),
         }
-        for method, row in specs.items():
-            if row not in knobs:
-                continue
-            knob = (
-                float(knobs[row].split("=")[1]) if method == "curvlinops" else int(knobs[row].split("=")[1])
-            )
-            spec = {
-                "device": str(device),
-                "network": name,
-                "quick": args.quick,
-                "state": str(state),
-                "method": method,
-                "knob": knob,
-                "pyhessian": str(args.pyhessian),
-            }
-            paths = [str(p) for p in (args.peers, args.pyhessian) if p is not None]
-            got = peak_memory(spec, paths)
-            if got is not None:
-                memory[method] = got
-                cuda = f", CUDA {got['cuda_mib']:.0f} MiB" if "cuda_mib" in got else ""
-                print(f"  {method:<22} {got['rss_mib']:8.0f} MiB resident{cuda}")
-        results["memory"] = memory
-        shutil.rmtree(state.parent, ignore_errors=True)
-    return results
+        paths = [str(p) for p in (args.peers, args.pyhessian) if p is not None]
+        got = peak_memory(spec, paths)
+        if got is not None:
+            memory[method] = got
+            cuda = f", CUDA {got['cuda_mib']:.0f} MiB" if "cuda_mib" in got else ""
+            print(f"  {method:<22} {got['rss_mib']:8.0f} MiB resident{cuda}")
+    shutil.rmtree(state.parent, ignore_errors=True)
+    return memory
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -778,6 +831,24 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--trace-repeats", type=int, default=5, help="seeds of each trace estimate (5)")
     parser.add_argument("--density", type=int, nargs=2, default=[80, 10], metavar=("STEPS", "RUNS"))
     parser.add_argument("--repeats", type=int, default=3, help="timing repeats, median kept (default 3)")
+    parser.add_argument(
+        "--tasks",
+        nargs="+",
+        choices=("eigenvalues", "trace", "density"),
+        default=["eigenvalues", "trace", "density"],
+    )
+    parser.add_argument(
+        "--no-plain-trace",
+        dest="plain_trace",
+        action="store_false",
+        help="race only the variance-reduced trace estimators",
+    )
+    parser.add_argument(
+        "--trace-by-spread",
+        dest="by_spread",
+        action="store_true",
+        help="race the trace by the spread of --trace-repeats seeds, for every method",
+    )
     parser.add_argument("--quick", action="store_true", help="small networks and settings (for tests)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory processes")
     parser.add_argument("--memory-child", help=argparse.SUPPRESS)
