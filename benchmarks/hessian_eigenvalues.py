@@ -84,6 +84,16 @@ def relative_error(values: Sequence[float] | torch.Tensor, reference: torch.Tens
     return float(((ours - ref).abs() / ref.abs()).max())
 
 
+def pyhessian_module(folder: Path, parser: argparse.ArgumentParser) -> object:
+    """PyHessian's ``hessian`` module from ``folder``, or a usage error naming the make target."""
+    sys.path.insert(0, str(folder))
+    try:
+        # the package's __init__ rebinds the name pyhessian.hessian to the class: ask for the module
+        return importlib.import_module("pyhessian.hessian")
+    except ImportError:
+        parser.error(f"no pyhessian package in {folder}: run 'make bench-hessian'")
+
+
 def build(pyhessian: type, net: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor) -> object:
     """PyHessian's object for one batch; it takes the gradient with its graph here, outside the timing."""
     with warnings.catch_warnings():
@@ -214,14 +224,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         device = resolve_device(args.device)
     except (ValueError, RuntimeError) as error:
         parser.error(str(error))
-    module = None
-    if args.pyhessian is not None:
-        sys.path.insert(0, str(args.pyhessian))
-        try:
-            # the package's __init__ rebinds the name pyhessian.hessian to the class: ask for the module
-            module = importlib.import_module("pyhessian.hessian")
-        except ImportError:
-            parser.error(f"no pyhessian package in {args.pyhessian}: run 'make bench-hessian'")
+    module = None if args.pyhessian is None else pyhessian_module(args.pyhessian, parser)
 
     data = load_digits()
     net = network(device, args.widths)

@@ -56,7 +56,6 @@ tighter comparison of the variance-reduced estimators, e.g. ``--network mlp --ta
 from __future__ import annotations
 
 import argparse
-import bisect
 import functools
 import importlib
 import json
@@ -70,7 +69,6 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -80,6 +78,8 @@ from scipy.sparse.linalg import eigsh
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hessian_eigenvalues import build as pyhessian_operator
+from hessian_eigenvalues import first_within, pyhessian_module, timed
 from hessian_eigenvalues import network as mlp_network
 
 from mlnotes.curvature import HessianOperator, hutchinson_trace, lanczos, spectral_density
@@ -159,33 +159,8 @@ def problem(name: str, device: torch.device, quick: bool) -> tuple[nn.Module, to
 # measuring
 
 
-def timed(fn: Callable[[], object], device: torch.device, repeats: int = 1) -> tuple[float, object]:
-    """Median seconds of ``repeats`` calls of ``fn``, and the last call's result."""
-    times, result = [], None
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        result = fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
 def relative_error(values: Sequence[float], reference: Sequence[float]) -> float:
     return max(abs(float(v) - float(r)) / abs(float(r)) for v, r in zip(values, reference, strict=True))
-
-
-def first_within(ok: Callable[[int], bool], start: int, limit: int) -> int | None:
-    """The smallest m in [start, limit] with ok(m), for an ok that stays true once true (doubling, then
-    bisection); None if ok(limit) is false."""
-    lo, hi = start - 1, start
-    while not ok(hi):
-        if hi >= limit:
-            return None
-        lo, hi = hi, min(2 * hi, limit)
-    return bisect.bisect_left(range(lo + 1, hi), True, key=ok) + lo + 1
 
 
 def wasserstein(measure: tuple[np.ndarray, np.ndarray], reference: tuple[np.ndarray, np.ndarray]) -> float:
@@ -287,11 +262,7 @@ class Methods:
         return self.count(run)
 
     def pyhessian(self):
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Using backward\\(\\) with create_graph=True")
-            return self.ph.hessian(
-                self.net, self.loss_fn, data=(self.x, self.y), cuda=self.device.type == "cuda"
-            )
+        return pyhessian_operator(self.ph.hessian, self.net, self.loss_fn, self.x, self.y)
 
     def pyhessian_eig(self, k, t):
         comp = self.pyhessian()
@@ -374,7 +345,7 @@ class Methods:
 # the race
 
 
-def eig_rows(methods: Methods, label, k, which, reference, accuracy, device, repeats):
+def eig_rows(methods: Methods, k, which, reference, accuracy, device, repeats):
     """One row per method: (name, setting, products, seconds, error) at its cheapest accurate setting."""
     rows = []
 
@@ -593,7 +564,7 @@ def density_rows(methods: Methods, steps, runs, reference, width, device, repeat
     for name, call in calls:
         try:
             seconds, (measure, products) = timed(lambda call=call: call(steps, runs), device, repeats)
-        except RuntimeError as error:  # PyHessian 0.1's density calls torch.eig, removed in PyTorch 1.9
+        except RuntimeError as error:  # PyHessian 0.1 calls torch.eig, deprecated in 1.9, since removed
             if name.startswith("mlnotes"):
                 raise
             rows.append((name, "fails: " + str(error).split(".")[0][:60], None, None, None))
@@ -675,8 +646,8 @@ def peak_memory(spec: dict, paths: list[str]) -> dict | None:
 # ---------------------------------------------------------------------------------------------------
 
 
-def print_rows(title: str, rows: list, error_name: str, extra: str | None = None) -> float | None:
-    """Print a task's rows with each time over mlnotes' best; return mlnotes' best seconds."""
+def print_rows(title: str, rows: list, error_name: str, extra: str | None = None) -> None:
+    """Print a task's rows with each time over mlnotes' best."""
     ours = [r[3] for r in rows if r[0].startswith("mlnotes") and r[3] is not None]
     best = min(ours) if ours else None
     print(f"\n{title}")
@@ -691,7 +662,6 @@ def print_rows(title: str, rows: list, error_name: str, extra: str | None = None
         ]
         line = f"{cells[0]:>8} {cells[1]:>9} " + " ".join(f"{c:>10}" for c in cells[2:-1])
         print(f"  {name:<42} {setting:<22} {line} {cells[-1]:>14}")
-    return best
 
 
 def product_over_gradient(methods: Methods, device: torch.device, repeats: int) -> dict[str, float]:
@@ -742,7 +712,7 @@ def race(name, device, args, module) -> dict:
         results["reference"] = {"top": top, "bottom": bottom}
     for label, k, which in EIG_TASKS if "eigenvalues" in args.tasks else ():
         reference = top[:k] if which == "largest" else bottom
-        rows = eig_rows(methods, label, k, which, reference, args.accuracy, device, args.repeats)
+        rows = eig_rows(methods, k, which, reference, args.accuracy, device, args.repeats)
         results[label] = rows
         print_rows(f"{label} (relative error <= {args.accuracy:g})", rows, "error")
         if label == "top 5":
@@ -878,11 +848,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             except ImportError as error:
                 parser.error(f"no usable {package} in {args.peers} ({error}): run 'make bench-peers'")
     if args.pyhessian is not None:
-        sys.path.insert(0, str(args.pyhessian))
-        try:
-            module = importlib.import_module("pyhessian.hessian")
-        except ImportError:
-            parser.error(f"no pyhessian package in {args.pyhessian}: run 'make bench-hessian'")
+        module = pyhessian_module(args.pyhessian, parser)
     return {name: race(name, device, args, module) for name in args.network}
 
 

@@ -111,26 +111,26 @@ def integer(name: str, value: object) -> int:
     return number
 
 
-def positive_int(name: str, value: object) -> int:
-    """Return ``value`` as an int if it is an integer >= 1 (Python or NumPy), else raise."""
+def _int_at_least(name: str, value: object, low: int, words: str) -> int:
+    """Return ``value`` as an int if it is an integer >= ``low`` (Python or NumPy), else raise with
+    ``{name} must be {words}``."""
     try:
         number = integer(name, value)
     except TypeError:
-        raise ValueError(f"{name} must be a positive integer, got {type(value).__name__} {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be a positive integer, got {number}")
+        raise ValueError(f"{name} must be {words}, got {type(value).__name__} {value!r}") from None
+    if number < low:
+        raise ValueError(f"{name} must be {words}, got {number}")
     return number
+
+
+def positive_int(name: str, value: object) -> int:
+    """Return ``value`` as an int if it is an integer >= 1 (Python or NumPy), else raise."""
+    return _int_at_least(name, value, 1, "a positive integer")
 
 
 def nonnegative_int(name: str, value: object) -> int:
     """Return ``value`` as an int if it is an integer >= 0 (Python or NumPy), else raise."""
-    try:
-        number = integer(name, value)
-    except TypeError:
-        raise ValueError(f"{name} must be an integer >= 0, got {type(value).__name__} {value!r}") from None
-    if number < 0:
-        raise ValueError(f"{name} must be an integer >= 0, got {number}")
-    return number
+    return _int_at_least(name, value, 0, "an integer >= 0")
 
 
 def seed(name: str, value: object, limit: int = SEED_LIMIT) -> int:

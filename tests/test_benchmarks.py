@@ -29,6 +29,14 @@ def load_once(name):
     return load(name)
 
 
+def exits_with_usage_error(bench, bad):
+    """Each argument list in ``bad`` makes ``bench.main`` exit with argparse's usage code, 2."""
+    for argv in bad:
+        with pytest.raises(SystemExit) as exit_info:
+            bench.main(argv)
+        assert exit_info.value.code == 2
+
+
 def test_optimizer_benchmark_covers_every_optimizer_and_runs(capsys):
     bench = load("optimizer_step")
     classes = set(optimizer_classes().values())
@@ -113,10 +121,7 @@ def test_hessian_benchmark_rejects_bad_settings():
         ["--tol", "0"], ["--accuracy", "1"], ["--repeats", "0"], ["--epochs", "-1"], ["--widths", "0"],
         ["--pyhessian", "/nonexistent"],
     )  # fmt: skip
-    for argv in bad:
-        with pytest.raises(SystemExit) as exit_info:
-            bench.main(argv)
-        assert exit_info.value.code == 2
+    exits_with_usage_error(bench, bad)
 
 
 def test_peer_benchmark_runs_without_peers_and_its_answers_are_accurate(capsys):
@@ -197,7 +202,4 @@ def test_peer_benchmark_rejects_bad_settings():
         ["--density", "1", "5"], ["--peers", "/nonexistent"], ["--pyhessian", "/nonexistent"],
         ["--network", "resnet"],
     )  # fmt: skip
-    for argv in bad:
-        with pytest.raises(SystemExit) as exit_info:
-            bench.main(argv)
-        assert exit_info.value.code == 2
+    exits_with_usage_error(bench, bad)
