@@ -7,6 +7,8 @@ the cost of one more gradient:
 - [`HessianOperator`][] is $\mathbf{H}$ of the *mean* loss over a dataset, as a function
   $\mathbf{v}\mapsto\mathbf{H}\mathbf{v}$. It accumulates the products of batches weighted by batch
   size, by forward-over-reverse (``torch.func``) or double backward ([`mlnotes.derivatives.hvp`][]).
+  Convolutions and eval-mode batch norm enter a graph that is differentiated twice in a form that
+  is cheaper to differentiate the second time (``mlnotes._double_backward``; the same function).
 - [`lanczos`][] finds the $k$ largest or smallest (most negative) eigenvalues and their
   eigenvectors, with full re-orthogonalization.
 - [`hutchinson_trace`][] estimates $\operatorname{tr}\mathbf{H}$ from random $\pm1$ vectors.
@@ -55,6 +57,7 @@ from torch.nn.utils import parameters_to_vector
 from torch.utils.data import Dataset, IterableDataset, TensorDataset
 
 from mlnotes import _checks
+from mlnotes._double_backward import double_backward_friendly
 from mlnotes.batchnorm import BatchNorm
 from mlnotes.derivatives import HVP_METHODS, HvpMethod, ModuleLoss, check_batch, gradient, hvp
 
@@ -178,6 +181,14 @@ def _shard_sizes(group: _Group, local_size: int, num_parameters: int) -> int:
     if empty:
         raise ValueError(f"rank(s) {empty} hold no examples: give every rank a non-empty shard of the data")
     return sum(sizes)
+
+
+def _same_values(before: list[Tensor], now: list[Tensor]) -> bool:
+    """Whether two lists of tensors hold the same values, tensor by tensor."""
+    return len(before) == len(now) and all(
+        a.device == b.device and a.dtype == b.dtype and torch.equal(a, b)
+        for a, b in zip(before, now, strict=True)
+    )
 
 
 class HessianOperator:
@@ -331,7 +342,7 @@ class HessianOperator:
         if cache_graph is None:
             cache_graph = len(self._prints) == 1 and method != "forward-over-reverse"
         self.cache_graph = cache_graph
-        self._graphs: tuple[Tensor, list[tuple[Tensor, Tensor, float]]] | None = None
+        self._graphs: tuple[list[Tensor], list[tuple[Tensor, Tensor, float]]] | None = None
 
     def _pass(self, check: bool = False) -> Iterator[tuple[Tensor, Tensor]]:
         """The non-empty batches of one pass over the data, on the model's device.
@@ -411,7 +422,7 @@ class HessianOperator:
     def _point(self) -> Tensor:
         """theta, refused if it holds NaN or inf (a diverged model has no meaningful Hessian)."""
         theta = self.theta
-        if not bool(torch.isfinite(theta).all()):
+        if not _checks.all_finite(theta):
             raise ValueError("the model's parameters contain NaN or infinite values (did training diverge?)")
         return theta
 
@@ -456,21 +467,19 @@ class HessianOperator:
                 lambda loss, theta, weight: weight * hvp(loss, theta, v, method=self.method)
             )
         total = self._reduced(total)
-        if not bool(torch.isfinite(total).all()):
+        if not _checks.all_finite(total):
             raise ValueError(
                 "the Hessian-vector product is not finite (NaN or inf): "
                 "the loss overflows at these parameters"
             )
         return total
 
-    def _state(self) -> Tensor:
+    def _state(self) -> list[Tensor]:
         """Every number the products depend on besides the data: all parameters (frozen ones and
-        those outside ``params`` too) and the floating-point buffers."""
-        chosen = set(self.parameter_names)
-        fixed = [p for n, p in self.model.named_parameters() if n not in chosen or not p.requires_grad]
-        others = [t for t in (*fixed, *self.model.buffers()) if t.is_floating_point()]
-        flat = [t.detach().reshape(-1).to(dtype=self.dtype, device=self.device) for t in others]
-        return torch.cat([self._point(), *flat])
+        those outside ``params`` too) and the floating-point buffers, as the model's own tensors."""
+        self._parameters()  # refuses a changed set of trainable parameters
+        tensors = (*self.model.parameters(), *self.model.buffers())
+        return [t.detach() for t in tensors if t.is_floating_point()]
 
     def _cached_graphs(self) -> list[tuple[Tensor, Tensor, float]]:
         """Per batch: a leaf copy of theta, the gradient with its graph, and the batch's weight.
@@ -479,20 +488,20 @@ class HessianOperator:
         built at. Version counters would miss ``vector_to_parameters`` and edits through ``p.data``.
         """
         state = self._state()
-        if self._graphs is None or not torch.equal(self._graphs[0], state):
+        if self._graphs is None or not _same_values(self._graphs[0], state):
             self._graphs = None  # free the old graphs before building new ones
             graphs = []
 
             def build(loss: ModuleLoss, theta: Tensor, weight: float) -> Tensor:
                 leaf = theta.detach().clone().requires_grad_(True)
-                with torch.enable_grad():
+                with torch.enable_grad(), double_backward_friendly():
                     value = _checks.scalar_output("loss_fn", loss(leaf))
                     (g,) = torch.autograd.grad(value, leaf, create_graph=True)
                 graphs.append((leaf, g, weight))
                 return value.detach().reshape(1)
 
             self._accumulate(build)
-            self._graphs = (state.clone(), graphs)
+            self._graphs = ([t.clone() for t in state], graphs)
         return self._graphs[1]
 
     __call__ = matvec
@@ -624,7 +633,7 @@ def _product(matvec: MatVec, v: Tensor, count: int) -> Tensor:
             f"operator's precision, or make matvec return {v.dtype}"
         )
     w = w.detach()  # a product built with create_graph=True: only its values are used
-    if not bool(torch.isfinite(w).all()):
+    if not _checks.all_finite(w):
         raise ValueError(
             f"matvec returned NaN or inf at product {count + 1}: "
             "check the data and the parameters for NaN or inf"

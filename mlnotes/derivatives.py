@@ -40,6 +40,7 @@ from torch.func import functional_call, grad, jvp
 from torch.func import hessian as _func_hessian
 
 from mlnotes import _checks
+from mlnotes._double_backward import double_backward_friendly
 
 LossFn = Callable[[Tensor], Tensor]
 HvpMethod = Literal["auto", "forward-over-reverse", "double-backward"]
@@ -108,7 +109,7 @@ def _transformed(compute: Callable[[], Tensor], what: str) -> Tensor:
 
 
 def _finite_result(result: Tensor, what: str) -> Tensor:
-    if not bool(torch.isfinite(result).all()):
+    if not _checks.all_finite(result):
         raise ValueError(
             f"the {what} at theta is not finite (NaN or inf): loss_fn overflows or is undefined there; "
             "check theta and the data for NaN or inf, or lower the learning rate that led there"
@@ -247,7 +248,7 @@ def hvp(
 
 def _hvp_double_backward(loss_fn: LossFn, theta: Tensor, v: Tensor) -> Tensor:
     theta = theta.clone().requires_grad_(True)
-    with torch.enable_grad():
+    with torch.enable_grad(), double_backward_friendly():
         loss = loss_fn(theta)
         if not loss.requires_grad:  # a constant loss has a zero Hessian
             return torch.zeros_like(v)
@@ -380,7 +381,7 @@ def check_batch(
                 f"{where}{name} are on {value.device} but the model's parameters on {device}: "
                 f"move them with .to({str(device)!r})"
             )
-        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        if value.is_floating_point() and not _checks.all_finite(value):
             raise ValueError(f"{where}{name} contain NaN or infinite values: clean the data first")
     if dtype is not None and inputs.is_floating_point() and inputs.dtype != dtype:
         raise TypeError(

@@ -12,6 +12,7 @@ from torch.func import functional_call
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 from torch.utils.data import DataLoader, TensorDataset
 
+from mlnotes._checks import all_finite
 from mlnotes.curvature import HessianOperator, hutchinson_trace, lanczos, spectral_density
 from mlnotes.data import Split
 
@@ -503,3 +504,35 @@ def test_bad_parameter_subsets_are_refused_with_what_to_do():
     # a generator of parameters, as model.layer.parameters() gives, is a list of parameters
     op = HessianOperator(net, nn.CrossEntropyLoss(), data, params=net[2].parameters())
     assert op.parameter_names == ["2.weight", "2.bias"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+def test_the_finiteness_check_is_exact_when_the_sum_overflows_or_cancels(dtype):
+    big = torch.finfo(dtype).max
+    assert all_finite(torch.tensor([big, big, 1.0], dtype=dtype))  # finite entries whose sum overflows
+    assert all_finite(torch.tensor([], dtype=dtype))
+    for bad in (float("nan"), float("inf"), -float("inf")):
+        assert not all_finite(torch.tensor([1.0, bad, 2.0], dtype=dtype))
+    assert not all_finite(torch.tensor([float("inf"), -float("inf")], dtype=dtype))  # the sum is NaN
+    assert not all_finite(torch.tensor([big, big, float("nan")], dtype=dtype))
+
+
+def test_a_cached_graph_follows_every_way_of_changing_the_models_numbers():
+    net, (x, y) = small_net(extra=(nn.BatchNorm1d(5),)), toy_data()
+    net[2].running_mean.uniform_(-1.0, 1.0)
+    op = HessianOperator(net, nn.CrossEntropyLoss(), (x, y), cache_graph=True)
+    v = torch.randn(op.num_parameters, generator=torch.Generator().manual_seed(7), dtype=F64)
+    changes = [
+        lambda: vector_to_parameters(parameters_to_vector(net.parameters()) * 1.1, net.parameters()),
+        lambda: setattr(net[0].weight, "data", net[0].weight.data * 0.9),  # new storage, same tensor
+        lambda: net[2].running_mean.add_(0.3),  # a buffer
+        lambda: net[2].running_var.mul_(2.0),
+    ]
+    last = op(v)
+    for change in changes:
+        with torch.no_grad():
+            change()
+        now = op(v)
+        torch.testing.assert_close(now, exact_hessian(net.eval(), nn.CrossEntropyLoss(), x, y) @ v)
+        assert (now - last).abs().max() > 1e-4
+        last = now
