@@ -676,14 +676,21 @@ def product_over_gradient(methods: Methods, device: torch.device, repeats: int) 
     if methods.hx is not None:
         products["hessian-eigenthings"] = lambda: methods.hop.matvec(v)
         products["curvlinops"] = lambda: methods.cop @ v
-    timed(gradient, device, 2)
-    grad_time = timed(gradient, device, max(repeats, 7))[0]
-    ratios = {}
-    for name, fn in products.items():
+    for fn in (gradient, *products.values()):
         timed(fn, device, 2)
-        ratios[name] = timed(fn, device, max(repeats, 7))[0] / grad_time
+    # Blocks of back-to-back calls, as Lanczos makes products and training makes gradients, taken in
+    # turn over several rounds: a ratio per round, and the median of the rounds, so that the machine's
+    # drift between blocks does not bias the ratio.
+    rounds = {name: [] for name in products}
+    grad_times = []
+    for _ in range(5):
+        grad_time = timed(gradient, device, max(repeats, 5))[0]
+        grad_times.append(grad_time)
+        for name, fn in products.items():
+            rounds[name].append(timed(fn, device, max(repeats, 5))[0] / grad_time)
+    ratios = {name: statistics.median(values) for name, values in rounds.items()}
     print(
-        f"one gradient {grad_time * 1e3:.1f} ms; one product / one gradient: "
+        f"one gradient {statistics.median(grad_times) * 1e3:.1f} ms; one product / one gradient: "
         + ", ".join(f"{k} {r:.2f}" for k, r in ratios.items())
         + " (goal for mlnotes <= 2.2)"
     )
