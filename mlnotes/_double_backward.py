@@ -37,8 +37,13 @@ from torch import Tensor
 from torch.overrides import TorchFunctionMode
 
 _aten = torch.ops.aten
-_CONVOLUTIONS = {torch.conv1d: 1, torch.conv2d: 2, torch.conv3d: 3}
-_FORWARD = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+_FORWARD = {1: torch.conv1d, 2: torch.conv2d, 3: torch.conv3d}  # F.conv2d is torch.conv2d
+_CONVOLUTIONS = {conv: dims for dims, conv in _FORWARD.items()}
+
+
+def _arguments(names: tuple[str, ...], args: tuple, kwargs: dict) -> dict:
+    """The call's arguments by name, positional ones first."""
+    return {**dict(zip(names, args, strict=False)), **kwargs}
 
 
 def _per_dimension(value: int | Sequence[int], dims: int) -> list[int]:
@@ -104,14 +109,12 @@ class _Convolution(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out):
         inputs, weight = ctx.saved_tensors
-        mask = list(ctx.needs_input_grad[:3])
-        grads = _ConvolutionGradient.apply(grad_out, inputs, weight, mask, ctx.config)
-        return *(g if wanted else None for g, wanted in zip(grads, mask, strict=True)), None
+        mask = list(ctx.needs_input_grad[:3])  # convolution_backward returns None where it is False
+        return *_ConvolutionGradient.apply(grad_out, inputs, weight, mask, ctx.config), None
 
 
 def _convolution(dims: int, args: tuple, kwargs: dict) -> Tensor | None:
-    names = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
-    given = {**dict(zip(names, args, strict=False)), **kwargs}
+    given = _arguments(("input", "weight", "bias", "stride", "padding", "dilation", "groups"), args, kwargs)
     padding = given.get("padding", 0)
     if isinstance(padding, str):  # "same" may pad unevenly; PyTorch's own path handles it
         if padding != "valid":
@@ -131,7 +134,7 @@ def _convolution(dims: int, args: tuple, kwargs: dict) -> Tensor | None:
 
 def _eval_batch_norm(args: tuple, kwargs: dict) -> Tensor | None:
     names = ("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps")
-    given = {**dict(zip(names, args, strict=False)), **kwargs}
+    given = _arguments(names, args, kwargs)
     mean, var = given.get("running_mean"), given.get("running_var")
     if given.get("training", False) or mean is None or var is None:
         return None
