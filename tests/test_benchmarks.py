@@ -127,6 +127,7 @@ def test_hessian_benchmark_rejects_bad_settings():
 def test_peer_benchmark_runs_without_peers_and_its_answers_are_accurate(capsys):
     bench = load("hessian_peers")
     argv = ["--quick", "--device", "cpu", "--repeats", "1", "--trace-se", "0.3", "--density", "20", "3"]
+    argv += ["--eig-seeds", "3"]
     results = bench.main(argv)
     out = capsys.readouterr().out
     for name in ("mlp", "conv"):
@@ -149,6 +150,15 @@ def test_peer_benchmark_runs_without_peers_and_its_answers_are_accurate(capsys):
         for label in ("top 1", "top 5", "most negative"):
             (row,) = [row for row in r[label] if row[0] == "mlnotes lanczos"]
             assert row[2] == int(row[1].split("=")[1]) and row[3] > 0 and row[4] <= 1e-3
+            # the median of three seeds' products, within their range; seed 1's own run agrees
+            fewest, most = map(int, row[5].split("-"))
+            assert fewest <= row[2] <= most
+            k, which = {"top 1": (1, "largest"), "top 5": (5, "largest")}.get(label, (1, "smallest"))
+            reference = r["reference"]["top"][:k] if which == "largest" else r["reference"]["bottom"]
+            values, products = bench.Methods(net, x, y, torch.device("cpu"), False, None).mlnotes_eig(
+                k, which, most, seed=1
+            )
+            assert products == most and bench.relative_error(values, torch.tensor(reference)) <= 1e-3
         trace = float(exact.sum())
         assert r["reference"]["trace"] == pytest.approx(trace, rel=0.2)
         # each trace row's budget meets the target by its own standard error at seed 0, as raced
@@ -195,11 +205,34 @@ def test_peer_benchmark_finds_the_budget_of_a_standard_error():
     assert se <= 1.0 and 14 <= budget <= 16  # 50 / b^1.5 <= 1 from b = 13.6 on, on the even budgets
 
 
+def test_peer_benchmark_searches_from_a_neighbouring_seed():
+    bench = load_once("hessian_peers")
+    start, limit = 3, 40
+    for target in (1, 3, 4, 17, 40, 41):  # ok(m) is m >= target; the answer is max(target, start) or None
+        fewest = max(target, start) if target <= limit else None
+        for guess in (None, 1, start, 4, 16, 17, 18, 39, limit, 80):
+            calls = []
+
+            def ok(m, target=target, calls=calls):
+                assert start <= m <= limit, m  # never asked outside the range
+                calls.append(m)
+                return m >= target
+
+            assert bench.near_within(ok, guess, start, limit) == fewest, (target, guess)
+            if fewest is not None and guess is not None and start <= guess <= limit and guess >= fewest:
+                assert len(calls) == guess - fewest + 1 + (fewest > start)  # down one at a time, then a no
+    # a guess near the answer costs fewer calls than the search from the start
+    for guess, most in ((17, 2), (18, 3), (16, 4)):
+        calls = []
+        bench.near_within(lambda m, calls=calls: calls.append(m) or m >= 17, guess, start, limit)
+        assert len(calls) <= most
+
+
 def test_peer_benchmark_rejects_bad_settings():
     bench = load_once("hessian_peers")
     bad = (
         ["--accuracy", "0"], ["--trace-se", "1"], ["--repeats", "0"], ["--trace-repeats", "1"],
-        ["--density", "1", "5"], ["--peers", "/nonexistent"], ["--pyhessian", "/nonexistent"],
-        ["--network", "resnet"],
+        ["--density", "1", "5"], ["--eig-seeds", "0"], ["--peers", "/nonexistent"],
+        ["--pyhessian", "/nonexistent"], ["--network", "resnet"],
     )  # fmt: skip
     exits_with_usage_error(bench, bad)
