@@ -103,6 +103,22 @@ def real(name: str, value: object) -> float:
         ) from None
 
 
+def learning_rate(lr: object) -> float:
+    """A learning rate that is a number: finite and >= 0 (NaN too is refused; torch.optim allows it).
+
+    The optimizers and the schedules share it; PyTorch's wording, ``Invalid learning rate``.
+    """
+    try:
+        value = real("lr", lr)
+    except TypeError:
+        raise TypeError(
+            f"lr must be a real number or a callable schedule t -> lr, got {type(lr).__name__}"
+        ) from None
+    if not 0.0 <= value < math.inf:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    return value
+
+
 def integer(name: str, value: object) -> int:
     """Return ``value`` as an int: a Python or NumPy integer below 2**63 (not a bool, not 3.0)."""
     if (

@@ -96,7 +96,7 @@ def _symmetric_eigh(hessian_matrix: Tensor) -> tuple[Tensor, Tensor]:
     if h.dtype in _HALF:
         h = h.float()
     values, vectors = torch.linalg.eigh(h / 2 + h.T / 2)  # h + h.T could overflow a finite h
-    if not bool(torch.isfinite(values).all()):
+    if not _checks.all_finite(values):
         raise ValueError(
             f"the eigenvalues of the {h.dtype} Hessian are not finite: its entries are too large"
         )
@@ -106,7 +106,7 @@ def _symmetric_eigh(hessian_matrix: Tensor) -> tuple[Tensor, Tensor]:
 def _as_input_dtype(name: str, values: Tensor, dtype: torch.dtype) -> Tensor:
     """``values`` in ``dtype``, refusing what overflows it (a half-precision eigenvalue above 65504)."""
     cast = values.to(dtype)
-    if not torch.isfinite(cast).all():
+    if not _checks.all_finite(cast):
         raise ValueError(
             f"the {name} of the Hessian exceed the range of {dtype} (largest magnitude "
             f"{float(values.abs().max()):.3g}): compute in float32, e.g. theta.float()"
@@ -294,7 +294,7 @@ def escape_step(loss_fn: LossFn, theta: Tensor, step_size: float = 1.0, *, tol: 
     theta = _checks.vector("theta", theta).detach()
     _, u = escape_direction(hessian(loss_fn, theta), tol)
     new = theta + step_size * u
-    if not torch.isfinite(new).all():
+    if not _checks.all_finite(new):
         raise ValueError(
             f"step_size {step_size:g} takes theta beyond the range of {theta.dtype}: take a smaller step"
         )

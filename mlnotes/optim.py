@@ -2,7 +2,7 @@ r"""Optimizers in the book's notation, as ``torch.optim.Optimizer`` subclasses.
 
 The book writes the parameters as $\boldsymbol\theta$, the gradient of the loss of the current batch
 at step $t$ as $\mathbf{g}^t$ and the learning rate as $\eta$ (or $\eta^t$ when it follows a
-schedule). Every optimizer here shares one skeleton, [`LectureOptimizer`][]: it validates the
+schedule). Every optimizer here shares one skeleton, [`OptimizerBase`][]: it validates the
 hyperparameters, reads the learning rate of step $t$ (a number, or a schedule $t \mapsto \eta^t$) in
 one place, keeps a step counter per parameter, and leaves one method, ``_update``, to each
 optimizer. They drop into any PyTorch training loop:
@@ -51,6 +51,7 @@ parameters (the squares of Adagrad, RMSProp and Adam are taken per part), exactl
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from itertools import chain
@@ -67,9 +68,9 @@ __all__ = [
     "Adagrad",
     "Adam",
     "GradientDescent",
-    "LectureOptimizer",
     "Momentum",
     "NonFiniteGradient",
+    "OptimizerBase",
     "RMSProp",
     "check_lr",
 ]
@@ -114,22 +115,9 @@ def _inactive(key: str, value: object) -> bool:
         return False
 
 
-def _number_lr(lr: object) -> float:
-    """A learning rate that is a number: finite and >= 0 (NaN too is refused; torch.optim allows it)."""
-    try:
-        value = _checks.real("lr", lr)
-    except TypeError:
-        raise TypeError(
-            f"lr must be a real number or a callable schedule t -> lr, got {type(lr).__name__}"
-        ) from None
-    if not 0.0 <= value < math.inf:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    return value
-
-
 def check_lr(lr: object) -> LearningRate:
     """Validate a learning rate: a finite number >= 0, or a callable schedule of the step."""
-    return lr if callable(lr) else _number_lr(lr)
+    return lr if callable(lr) else _checks.learning_rate(lr)
 
 
 def _unit_interval(name: str, value: object, message: str) -> float:
@@ -187,7 +175,7 @@ def _low_precision(tensor: Tensor) -> bool:
     return _real(tensor).dtype.itemsize < 4
 
 
-class LectureOptimizer(Optimizer):
+class OptimizerBase(Optimizer):
     r"""The skeleton every ``mlnotes`` optimizer shares.
 
     A subclass declares its hyperparameters once, as ``hyperparameters``: a mapping from each name
@@ -272,10 +260,10 @@ class LectureOptimizer(Optimizer):
         """$\\eta^t$ of one parameter group: the number itself, or the schedule evaluated at ``t``."""
         lr = group["lr"]
         if not callable(lr):
-            return _number_lr(lr)
+            return _checks.learning_rate(lr)
         value = lr(t)
         try:
-            return _number_lr(value)
+            return _checks.learning_rate(value)
         except (TypeError, ValueError) as error:
             raise ValueError(f"the learning-rate schedule returned {value!r} at step {t}: {error}") from None
 
@@ -311,7 +299,7 @@ class LectureOptimizer(Optimizer):
             return
         for i, group in enumerate(self.param_groups):  # only on failure: find the culprit
             for j, p in enumerate(group["params"]):
-                if p.grad is not None and not p.grad.is_meta and not bool(torch.isfinite(p.grad).all()):
+                if p.grad is not None and not p.grad.is_meta and not _checks.all_finite(p.grad):
                     raise NonFiniteGradient(
                         f"param group {i}, parameter {j}: the gradient holds NaN or inf; no parameter "
                         "was changed (lower the learning rate, or check the loss)"
@@ -385,7 +373,7 @@ class LectureOptimizer(Optimizer):
                         self.state[param][name] = value.to(device=param.device, dtype=torch.float32)
 
 
-class GradientDescent(LectureOptimizer):
+class GradientDescent(OptimizerBase):
     r"""Plain (mini-batch) gradient descent.
 
     $\boldsymbol\theta^{t+1} = \boldsymbol\theta^t - \eta^t\,\mathbf{g}^t$. Equal to
@@ -411,7 +399,7 @@ class GradientDescent(LectureOptimizer):
         param.add_(grad, alpha=-lr)
 
 
-class Momentum(LectureOptimizer):
+class Momentum(OptimizerBase):
     r"""Gradient descent with momentum, in the lecture's notation.
 
     $$
@@ -464,7 +452,7 @@ class Momentum(LectureOptimizer):
         param.add_(m)
 
 
-class Adagrad(LectureOptimizer):
+class Adagrad(OptimizerBase):
     r"""Adagrad as the lecture writes it: divide by the root *mean* square of all past gradients.
 
     $$
@@ -501,7 +489,7 @@ class Adagrad(LectureOptimizer):
         param.addcdiv_(grad, sigma, value=-lr)
 
 
-class RMSProp(LectureOptimizer):
+class RMSProp(OptimizerBase):
     r"""RMSProp as the lecture writes it: $\sigma$ starts at the first gradient's magnitude.
 
     $$
@@ -539,7 +527,7 @@ class RMSProp(LectureOptimizer):
         param.addcdiv_(grad, sigma, value=-lr)
 
 
-class Adam(LectureOptimizer):
+class Adam(OptimizerBase):
     r"""Adam: momentum (a moving average of gradients) divided by RMSProp's $\sigma$, bias-corrected.
 
     $$
@@ -605,3 +593,10 @@ class Adam(LectureOptimizer):
             step_size = lr
             denom = v.sqrt().add_(group["eps"])
         param.addcdiv_(m, denom, value=-step_size)
+
+
+def __getattr__(name: str) -> object:
+    if name == "LectureOptimizer":  # the old name, kept for one release
+        warnings.warn("LectureOptimizer is deprecated: use OptimizerBase", DeprecationWarning, stacklevel=2)
+        return OptimizerBase
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

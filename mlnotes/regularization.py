@@ -66,7 +66,7 @@ def _finite_penalty(what: str, penalty: Tensor, tensors: list[Tensor], lam: floa
     """
     if penalty.is_meta or bool(torch.isfinite(penalty)):
         return penalty
-    if not all(bool(torch.isfinite(t).all()) for t in tensors):
+    if not all(_checks.all_finite(t) for t in tensors):
         raise ValueError(
             f"{what}: params hold NaN or infinite values, so the penalty is {penalty.item()}: "
             "the model has diverged; check the loss and lower the learning rate"

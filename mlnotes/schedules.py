@@ -26,7 +26,6 @@ import inspect
 import math
 
 from mlnotes import _checks
-from mlnotes.optim import check_lr
 
 
 def _step(t: object) -> int:
@@ -44,7 +43,7 @@ def _base_lr(lr: object) -> float:
     """The optimizers' learning-rate check, without the schedule: a schedule's base is a number."""
     if callable(lr):
         raise TypeError(f"lr must be a real number, got {type(lr).__name__}")
-    return check_lr(lr)
+    return _checks.learning_rate(lr)
 
 
 def _gamma(gamma: object) -> float:
