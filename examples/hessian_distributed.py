@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         if rank == 0:
             where = f"{size} process(es), {dist.get_backend()} on {device}"
             model = f"MLP 64-{width}-{width}-10, {op.num_parameters:,} parameters"
-            print(f"{where}; {model}; {op.size:,} images, {op.local_size:,} on process 0")
+            print(f"{where}; {model}; {op.num_examples:,} images, {op.num_local_examples:,} on process 0")
             print(f"  5 largest eigenvalues {[round(v, 4) for v in largest]}")
             print(f"  most negative eigenvalue {float(bottom.eigenvalues[0]):.4f}")
             print(f"  trace {trace:.3f} +- {error:.3f} (Hutchinson, {samples} samples)")
@@ -104,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
         return {
             "figures": [],
             "processes": size,
-            "examples": op.size,
+            "examples": op.num_examples,
             "largest": largest,
             "most_negative": float(bottom.eigenvalues[0]),
             "trace": trace,

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -244,8 +245,10 @@ class HessianOperator:
         shape: $(n, n)$.
         dtype, device: those of the parameters; the vectors of the products have them.
         parameter_names: the names of the parameters that make up $\boldsymbol\theta$, in order.
-        size: the number of examples (over all processes when ``distributed``).
-        local_size: the number of examples this process holds.
+        num_examples: the number of examples (over all processes when ``distributed``).
+        num_local_examples: the number of examples this process holds.
+        size, local_size: the old names of ``num_examples`` and ``num_local_examples``, deprecated;
+            they go in the next release.
 
     Raises:
         TypeError: a wrong type for ``model``, ``loss_fn`` or ``data`` (a one-pass iterator, a
@@ -332,12 +335,12 @@ class HessianOperator:
         for index, (inputs, targets) in enumerate(self._pass(check=True)):
             check_batch(inputs, targets, self.dtype, self.device, f"batch {index} of data: ")
             _checks.no_ignored_targets(f"batch {index} of data:", targets, loss_fn)
-        self.local_size = int(sum(f[0] for f in self._prints))
+        self.num_local_examples = int(sum(f[0] for f in self._prints))
         self._group = _process_group(distributed, process_group, self.device)
-        self.size = self.local_size
+        self.num_examples = self.num_local_examples
         if self._group is not None:
-            self.size = _shard_sizes(self._group, self.local_size, self.num_parameters)
-        elif self.size == 0:
+            self.num_examples = _shard_sizes(self._group, self.num_local_examples, self.num_parameters)
+        elif self.num_examples == 0:
             raise ValueError("data holds no examples")
         if cache_graph is None:
             cache_graph = len(self._prints) == 1 and method != "forward-over-reverse"
@@ -408,6 +411,24 @@ class HessianOperator:
         r"""$(n, n)$, the shape of $\mathbf{H}$."""
         return (self.num_parameters, self.num_parameters)
 
+    @property
+    def size(self) -> int:
+        """Deprecated: ``num_examples``."""
+        warnings.warn(
+            "HessianOperator.size is deprecated: use num_examples", DeprecationWarning, stacklevel=2
+        )
+        return self.num_examples
+
+    @property
+    def local_size(self) -> int:
+        """Deprecated: ``num_local_examples``."""
+        warnings.warn(
+            "HessianOperator.local_size is deprecated: use num_local_examples",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.num_local_examples
+
     def _reduced(self, local: Tensor) -> Tensor:
         """The sum over the ranks of each rank's ``local`` part (``local`` itself when not distributed)."""
         if self._group is None:
@@ -442,7 +463,7 @@ class HessianOperator:
             theta, total = self._point(), None
             for inputs, targets in self._pass():
                 loss = ModuleLoss(self._structure, self.loss_fn, inputs, targets, names=self.parameter_names)
-                part = per_batch(loss, theta, len(inputs) / self.size)
+                part = per_batch(loss, theta, len(inputs) / self.num_examples)
                 total = part if total is None else total + part
             return total
 

@@ -43,7 +43,7 @@ def results(op: HessianOperator, vectors: torch.Tensor) -> dict[str, object]:
         "iterations": top.iterations,
         "trace": (trace, error),
         "nodes": torch.cat(density.nodes),
-        "size": (op.size, op.local_size),
+        "size": (op.num_examples, op.num_local_examples),
     }
 
 

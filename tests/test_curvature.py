@@ -78,6 +78,16 @@ def test_cached_and_uncached_products_agree_and_follow_parameter_updates(cache_g
         assert (new - old).abs().max() > 1e-3  # the product is taken at the new parameters
 
 
+def test_the_operator_counts_its_examples_and_the_old_names_warn():
+    net, (x, y) = small_net(), toy_data(n=23)
+    loader = DataLoader(TensorDataset(x, y), batch_size=7)  # 7 + 7 + 7 + 2
+    op = HessianOperator(net.eval(), nn.CrossEntropyLoss(), loader)
+    assert op.num_examples == op.num_local_examples == 23
+    for old, new in (("size", "num_examples"), ("local_size", "num_local_examples")):
+        with pytest.warns(DeprecationWarning, match=f"HessianOperator.{old} is deprecated: use {new}"):
+            assert getattr(op, old) == 23
+
+
 def test_the_default_caches_only_a_single_batch_and_only_with_double_backward():
     x, y = toy_data()
     one, loader = (x, y), DataLoader(TensorDataset(x, y), batch_size=7)
