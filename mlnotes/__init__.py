@@ -11,7 +11,7 @@ One module per chapter concept:
 - [`mlnotes.batchnorm`][]: batch normalization from scratch;
 - [`mlnotes.regularization`][]: L1 and L2 penalties, dropout, early stopping;
 - [`mlnotes.learning_theory`][]: the bound on bad training sets and a simulator;
-- [`mlnotes.data`][]: the bundled digits data and an MNIST loader;
+- [`mlnotes.data`][]: the bundled digits data, split for training;
 - [`mlnotes.training`][]: the small training loop of the experiments;
 - [`mlnotes.device`][], [`mlnotes.cli`][], [`mlnotes.plotting`][]: what the example scripts share.
 """
@@ -36,13 +36,22 @@ from mlnotes.curvature import (
     lanczos,
     spectral_density,
 )
-from mlnotes.data import load_digits, load_mnist
+from mlnotes.data import Dataset, Split, load_digits
 from mlnotes.derivatives import ModuleLoss, gradient, hessian, hvp
 from mlnotes.learning_theory import ThresholdProblem, bad_set_bound, examples_needed
 from mlnotes.losses import cross_entropy, log_softmax, one_hot, softmax, softmax_mse
-from mlnotes.optim import Adagrad, Adam, GradientDescent, LectureOptimizer, Momentum, RMSProp
+from mlnotes.optim import Adagrad, Adam, GradientDescent, Momentum, OptimizerBase, RMSProp
 from mlnotes.regularization import Dropout, EarlyStopping, l1_penalty, l2_penalty
-from mlnotes.training import TrainingDiverged, activation_spread, evaluate, train
+from mlnotes.schedules import (
+    CosineDecay,
+    ExponentialDecay,
+    InverseSqrtDecay,
+    LinearWarmup,
+    Schedule,
+    StepDecay,
+    TransformerWarmup,
+)
+from mlnotes.training import EpochResult, History, TrainingDiverged, activation_spread, evaluate, train
 
 __version__ = "0.1.0"
 
@@ -50,22 +59,33 @@ __all__ = [
     "Adagrad",
     "Adam",
     "BatchNorm",
+    "CosineDecay",
+    "Dataset",
     "Dropout",
     "EarlyStopping",
+    "EpochResult",
+    "ExponentialDecay",
     "GradientDescent",
     "HessianOperator",
+    "History",
+    "InverseSqrtDecay",
     "LanczosResult",
-    "LectureOptimizer",
+    "LinearWarmup",
     "ModuleLoss",
     "Momentum",
     "NotCriticalPointWarning",
+    "OptimizerBase",
     "PointKind",
     "PointReport",
     "RMSProp",
+    "Schedule",
     "SpectralDensity",
+    "Split",
+    "StepDecay",
     "TaylorModel",
     "ThresholdProblem",
     "TrainingDiverged",
+    "TransformerWarmup",
     "activation_spread",
     "analyze_point",
     "bad_set_bound",
@@ -83,7 +103,6 @@ __all__ = [
     "l2_penalty",
     "lanczos",
     "load_digits",
-    "load_mnist",
     "log_softmax",
     "one_hot",
     "product_model_loss",
@@ -92,3 +111,12 @@ __all__ = [
     "spectral_density",
     "train",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "LectureOptimizer":  # the old name of OptimizerBase, kept for one release
+        import warnings
+
+        warnings.warn("LectureOptimizer is deprecated: use OptimizerBase", DeprecationWarning, stacklevel=2)
+        return OptimizerBase
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

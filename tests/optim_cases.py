@@ -41,7 +41,7 @@ def optimizer_classes():
     return {
         name: cls
         for name, cls in vars(mo).items()
-        if inspect.isclass(cls) and issubclass(cls, mo.LectureOptimizer) and cls is not mo.LectureOptimizer
+        if inspect.isclass(cls) and issubclass(cls, mo.OptimizerBase) and cls is not mo.OptimizerBase
     }
 
 

@@ -731,3 +731,14 @@ def test_a_hyperparameter_edited_between_steps_is_checked_again_and_used():
     assert torch.allclose(ours_w, theirs_w, rtol=0, atol=1e-15)
     ours.param_groups[0]["momentum"] = 1.5
     _raises(ValueError, "param group 0: Invalid momentum value: 1.5", lambda: steps(1))
+
+
+def test_the_old_name_of_the_optimizer_base_still_works_and_warns():
+    import mlnotes
+
+    for module in (mo, mlnotes):
+        with pytest.warns(DeprecationWarning, match="LectureOptimizer is deprecated: use OptimizerBase"):
+            assert module.LectureOptimizer is mo.OptimizerBase
+        with pytest.raises(AttributeError, match="has no attribute 'LectureOptimiser'"):
+            module.LectureOptimiser  # noqa: B018
+    assert set(optimizer_classes()) == {"GradientDescent", "Momentum", "Adagrad", "RMSProp", "Adam"}
