@@ -1204,4 +1204,3 @@ def test_third_probe_cases_give_the_reference_or_a_named_error():
     )
     params = nn.ParameterList([nn.Parameter(torch.tensor([1.0, -2.0]))])
     assert mlnotes.l2_penalty(params, 0.5).item() == 2.5  # 0.5 * (1 + 4)
-    error_names(lambda: mlnotes.load_mnist("/tmp", download=False, files={}), ValueError, "files")
