@@ -374,14 +374,13 @@ def eig_rows(methods: Methods, k, which, reference, accuracy, device, repeats, s
 
     def row(name, settings, found):
         products = [f[1] for f in found]
-        spread = f"{min(products)}-{max(products)}" if seeds > 1 else None
         return (
             name,
             settings(statistics.median_low([f[0] for f in found])),
             statistics.median_low(products),
             statistics.median(f[2] for f in found),
             max(f[3] for f in found),
-            spread,
+            f"{min(products)}-{max(products)}",
         )
 
     def raced(name, run, start, limit, setting):
@@ -679,10 +678,7 @@ def print_rows(title: str, rows: list, error_name: str, extra: str | None = None
         cells = [
             "" if products is None else f"{products}",
             "" if seconds is None else f"{seconds:.3f}",
-            *(
-                "" if e is None else e if isinstance(e, str) else f"{e:.1e}"
-                for e in errors[: 1 + bool(extra)]
-            ),
+            *("" if e is None else e if isinstance(e, str) else f"{e:.1e}" for e in errors),
             "" if seconds is None or best is None else f"{seconds / best:.2f}",
         ]
         line = f"{cells[0]:>8} {cells[1]:>9} " + " ".join(f"{c:>10}" for c in cells[2:-1])
@@ -749,8 +745,7 @@ def race(name, device, args, module) -> dict:
         title = f"{label} (relative error <= {args.accuracy:g}"
         if args.eig_seeds > 1:
             title += f"; medians over {args.eig_seeds} start vectors, each timed once"
-        extra = f"products ({args.eig_seeds})" if args.eig_seeds > 1 else None
-        print_rows(title + ")", rows, "error", extra)
+        print_rows(title + ")", rows, "error", f"products ({args.eig_seeds})")
         if label == "top 5":
             knobs = {r[0]: r[1] for r in rows if r[2] is not None}
     if "trace" in args.tasks:

@@ -16,6 +16,7 @@ One module per chapter concept:
 - [`mlnotes.device`][], [`mlnotes.cli`][], [`mlnotes.plotting`][]: what the example scripts share.
 """
 
+from mlnotes import _deprecation
 from mlnotes.batchnorm import BatchNorm
 from mlnotes.critical_points import (
     NotCriticalPointWarning,
@@ -113,10 +114,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    if name == "LectureOptimizer":  # the old name of OptimizerBase, kept for one release
-        import warnings
-
-        warnings.warn("LectureOptimizer is deprecated: use OptimizerBase", DeprecationWarning, stacklevel=2)
-        return OptimizerBase
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# the old name of OptimizerBase, kept for one release
+__getattr__ = _deprecation.module_getattr(__name__, {"LectureOptimizer": ("OptimizerBase", OptimizerBase)})

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -57,7 +56,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parameters_to_vector
 from torch.utils.data import Dataset, IterableDataset, TensorDataset
 
-from mlnotes import _checks
+from mlnotes import _checks, _deprecation
 from mlnotes._double_backward import double_backward_friendly
 from mlnotes.batchnorm import BatchNorm
 from mlnotes.derivatives import HVP_METHODS, HvpMethod, ModuleLoss, check_batch, gradient, hvp
@@ -411,23 +410,8 @@ class HessianOperator:
         r"""$(n, n)$, the shape of $\mathbf{H}$."""
         return (self.num_parameters, self.num_parameters)
 
-    @property
-    def size(self) -> int:
-        """Deprecated: ``num_examples``."""
-        warnings.warn(
-            "HessianOperator.size is deprecated: use num_examples", DeprecationWarning, stacklevel=2
-        )
-        return self.num_examples
-
-    @property
-    def local_size(self) -> int:
-        """Deprecated: ``num_local_examples``."""
-        warnings.warn(
-            "HessianOperator.local_size is deprecated: use num_local_examples",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self.num_local_examples
+    size = _deprecation.renamed_attribute("HessianOperator", "size", "num_examples")
+    local_size = _deprecation.renamed_attribute("HessianOperator", "local_size", "num_local_examples")
 
     def _reduced(self, local: Tensor) -> Tensor:
         """The sum over the ranks of each rank's ``local`` part (``local`` itself when not distributed)."""

@@ -51,7 +51,6 @@ parameters (the squares of Adagrad, RMSProp and Adam are taken per part), exactl
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
 from itertools import chain
@@ -62,7 +61,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 from torch.optim.optimizer import ParamsT
 
-from mlnotes import _checks
+from mlnotes import _checks, _deprecation
 
 __all__ = [
     "Adagrad",
@@ -595,8 +594,4 @@ class Adam(OptimizerBase):
         param.addcdiv_(m, denom, value=-step_size)
 
 
-def __getattr__(name: str) -> object:
-    if name == "LectureOptimizer":  # the old name, kept for one release
-        warnings.warn("LectureOptimizer is deprecated: use OptimizerBase", DeprecationWarning, stacklevel=2)
-        return OptimizerBase
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = _deprecation.module_getattr(__name__, {"LectureOptimizer": ("OptimizerBase", OptimizerBase)})

@@ -147,6 +147,7 @@ def test_peer_benchmark_runs_without_peers_and_its_answers_are_accurate(capsys):
         assert r["reference"]["top"] == pytest.approx(exact.flip(0)[:5].tolist(), rel=1e-4, abs=1e-6)
         assert r["reference"]["bottom"] == pytest.approx([float(exact[0])], rel=1e-4, abs=1e-6)
         # mlnotes' rows: each within the accuracy of that reference, with as many products as it says
+        methods = bench.Methods(net, x, y, torch.device("cpu"), peers=False, pyhessian_module=None)
         for label in ("top 1", "top 5", "most negative"):
             (row,) = [row for row in r[label] if row[0] == "mlnotes lanczos"]
             assert row[2] == int(row[1].split("=")[1]) and row[3] > 0 and row[4] <= 1e-3
@@ -155,14 +156,11 @@ def test_peer_benchmark_runs_without_peers_and_its_answers_are_accurate(capsys):
             assert fewest <= row[2] <= most
             k, which = {"top 1": (1, "largest"), "top 5": (5, "largest")}.get(label, (1, "smallest"))
             reference = r["reference"]["top"][:k] if which == "largest" else r["reference"]["bottom"]
-            values, products = bench.Methods(net, x, y, torch.device("cpu"), False, None).mlnotes_eig(
-                k, which, most, seed=1
-            )
+            values, products = methods.mlnotes_eig(k, which, most, seed=1)
             assert products == most and bench.relative_error(values, torch.tensor(reference)) <= 1e-3
         trace = float(exact.sum())
         assert r["reference"]["trace"] == pytest.approx(trace, rel=0.2)
         # each trace row's budget meets the target by its own standard error at seed 0, as raced
-        methods = bench.Methods(net, x, y, torch.device("cpu"), peers=False, pyhessian_module=None)
         for row, deflate in zip(r["trace"], (False, True), strict=True):
             budget = int(row[1].split()[0])
             (_, se), products = methods.mlnotes_trace(budget, deflate=deflate, seed=0)
