@@ -101,6 +101,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
             print(f"  most negative eigenvalue {float(bottom.eigenvalues[0]):.4f}")
             print(f"  trace {trace:.3f} +- {error:.3f} (Hutchinson, {samples} samples)")
             print(f"  {top.iterations + bottom.iterations + samples} products in {seconds:.1f} s")
+        # every rank done with its last collective before any tears the group down: one CI run in many
+        # saw rank 0 abort in gloo's teardown ("terminate called without an active exception")
+        dist.barrier()
         return {
             "figures": [],
             "processes": size,
