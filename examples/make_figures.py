@@ -1,5 +1,10 @@
 """Regenerate every figure of the book by running each example script.
 
+The scripts live in one folder per chapter, named by the chapter's slug
+(``examples/critical-points/hessian_spectrum.py`` draws figures of
+``docs/chapters/critical-points.*.md``); each script's name is unique across the folders and
+is the name of the figures it writes.
+
 ``python examples/make_figures.py`` rewrites the figures under ``docs/figures`` (full mode, the
 device chosen by ``--device``, default ``auto``). The flags are the ones every example takes and are
 passed on to each script unchanged. ``--jobs N`` runs N scripts at a time, each in its own process
@@ -51,10 +56,19 @@ _PROGRESS = re.compile(r"\d+%\|")  # a progress bar's frame, as tqdm draws it
 
 
 def example_scripts() -> list[Path]:
-    """Every example script in this folder except this one, in name order."""
-    return sorted(
-        p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_")
-    )
+    """Every example script of every chapter's folder, in name order."""
+    return sorted((p for p in HERE.glob("*/*.py") if not p.name.startswith("_")), key=lambda p: p.stem)
+
+
+def script(name: str) -> Path:
+    """The example script called ``name`` (without ``.py``), in whichever chapter's folder it is."""
+    found = [p for p in example_scripts() if p.stem == name]
+    if len(found) != 1:
+        raise ValueError(
+            f"name: {len(found)} example scripts are called {name!r}; pass one of "
+            f"{', '.join(p.stem for p in example_scripts())}"
+        )
+    return found[0]
 
 
 def load(path: Path) -> ModuleType:

@@ -4,6 +4,8 @@ One module per chapter concept:
 
 - [`mlnotes.derivatives`][]: gradient, Hessian and Hessian-vector products of a loss;
 - [`mlnotes.critical_points`][]: the Taylor model, the eigenvalue test, escaping saddle points;
+- [`mlnotes.curvature`][]: the Hessian of a dataset's loss as a matrix-free operator (for all parameters
+  or one layer's, across processes); Lanczos, Hutchinson's trace, the spectral density;
 - [`mlnotes.optim`][]: optimizers in the lecture's notation (gradient descent, momentum, Adagrad,
   RMSProp, Adam);
 - [`mlnotes.schedules`][]: learning-rate schedules (decay, warm-up, cosine);
@@ -37,11 +39,20 @@ from mlnotes.curvature import (
     lanczos,
     spectral_density,
 )
-from mlnotes.data import Dataset, Split, load_digits
+from mlnotes.data import Dataset, Split, as_split, load_digits
 from mlnotes.derivatives import ModuleLoss, gradient, hessian, hvp
 from mlnotes.learning_theory import ThresholdProblem, bad_set_bound, examples_needed
-from mlnotes.losses import cross_entropy, log_softmax, one_hot, softmax, softmax_mse
-from mlnotes.optim import Adagrad, Adam, GradientDescent, Momentum, OptimizerBase, RMSProp
+from mlnotes.losses import cross_entropy, log_softmax, logsumexp, one_hot, sigmoid, softmax, softmax_mse
+from mlnotes.optim import (
+    Adagrad,
+    Adam,
+    GradientDescent,
+    Momentum,
+    NonFiniteGradient,
+    OptimizerBase,
+    RMSProp,
+    check_lr,
+)
 from mlnotes.regularization import Dropout, EarlyStopping, l1_penalty, l2_penalty
 from mlnotes.schedules import (
     CosineDecay,
@@ -74,6 +85,7 @@ __all__ = [
     "LinearWarmup",
     "ModuleLoss",
     "Momentum",
+    "NonFiniteGradient",
     "NotCriticalPointWarning",
     "OptimizerBase",
     "PointKind",
@@ -89,7 +101,9 @@ __all__ = [
     "TransformerWarmup",
     "activation_spread",
     "analyze_point",
+    "as_split",
     "bad_set_bound",
+    "check_lr",
     "classify_hessian",
     "cross_entropy",
     "escape_direction",
@@ -105,8 +119,10 @@ __all__ = [
     "lanczos",
     "load_digits",
     "log_softmax",
+    "logsumexp",
     "one_hot",
     "product_model_loss",
+    "sigmoid",
     "softmax",
     "softmax_mse",
     "spectral_density",

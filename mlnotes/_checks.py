@@ -60,6 +60,29 @@ def finite(name: str, value: Tensor) -> Tensor:
     return value
 
 
+def batch(
+    inputs: Tensor, targets: Tensor, dtype: torch.dtype | None, device: torch.device | None, where: str
+) -> None:
+    """Refuse a batch that the model cannot take as it is: wrong dtype or device, or NaN/inf inputs.
+
+    ``where`` names the batch in the message (e.g. ``"batch 3 of data: "``); a ``dtype`` or
+    ``device`` of ``None`` is not checked.
+    """
+    for name, value in (("inputs", inputs), ("targets", targets)):
+        if device is not None and value.device != device:
+            raise ValueError(
+                f"{where}{name} are on {value.device} but the model's parameters on {device}: "
+                f"move them with .to({str(device)!r})"
+            )
+        if value.is_floating_point() and not all_finite(value):
+            raise ValueError(f"{where}{name} contain NaN or infinite values: clean the data first")
+    if dtype is not None and inputs.is_floating_point() and inputs.dtype != dtype:
+        raise TypeError(
+            f"{where}inputs have dtype {inputs.dtype} but the model's parameters {dtype}: convert the "
+            f"inputs (inputs.to({dtype})) or the model (model.to({inputs.dtype}))"
+        )
+
+
 def vector(name: str, value: object) -> Tensor:
     """Return ``value`` if it is a 1-D floating-point tensor with at least one entry."""
     value = floating_tensor(name, value)
@@ -176,6 +199,31 @@ def nonnegative(name: str, value: object) -> float:
     if not 0.0 <= value < math.inf:
         raise ValueError(f"Invalid {name}: {value} (expected a finite number >= 0)")
     return float(value)
+
+
+def interval(
+    name: str, value: object, low: float, high: float, closed: str = "neither", *, why: str = ""
+) -> float:
+    """Return ``value`` as a float if it is a real number in the interval from ``low`` to ``high``.
+
+    ``closed`` says which ends belong to it: ``"neither"``, ``"left"``, ``"right"`` or ``"both"``.
+    NaN is refused; the message writes the interval as ``(0, 1]``, followed by ``why`` if given.
+    """
+    value = real(name, value)
+    left, right = closed in ("left", "both"), closed in ("right", "both")
+    above = value >= low if left else value > low
+    below = value <= high if right else value < high
+    if not (above and below):
+        shown = f"{'[' if left else '('}{low:g}, {high:g}{']' if right else ')'}"
+        raise ValueError(f"{name} must be a number in {shown}, got {value!r}" + (f": {why}" if why else ""))
+    return value
+
+
+def choice(name: str, value: object, options: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``options``, else raise naming them."""
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
 
 
 def flag(name: str, value: object) -> bool:

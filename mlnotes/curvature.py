@@ -59,7 +59,7 @@ from torch.utils.data import Dataset, IterableDataset, TensorDataset
 from mlnotes import _checks, _deprecation
 from mlnotes._double_backward import double_backward_friendly
 from mlnotes.batchnorm import BatchNorm
-from mlnotes.derivatives import HVP_METHODS, HvpMethod, ModuleLoss, check_batch, gradient, hvp
+from mlnotes.derivatives import HVP_METHODS, HvpMethod, ModuleLoss, gradient, hvp
 
 MatVec = Callable[[Tensor], Tensor]
 MODES = ("eval", "train")
@@ -286,10 +286,8 @@ class HessianOperator:
     ) -> None:
         model = _checks.module("model", model)
         loss_fn = _checks.mean_loss("loss_fn", loss_fn, over_examples=True)
-        if method not in HVP_METHODS:
-            raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        method = _checks.choice("method", method, HVP_METHODS)
+        mode = _checks.choice("mode", mode, MODES)
         if cache_graph is not None:
             cache_graph = _checks.flag("cache_graph", cache_graph)
         named = _checks.trainable(model)
@@ -332,7 +330,7 @@ class HessianOperator:
         self.num_parameters = sum(p.numel() for _, p in named)
         self._prints: list[tuple[float, ...]] = []
         for index, (inputs, targets) in enumerate(self._pass(check=True)):
-            check_batch(inputs, targets, self.dtype, self.device, f"batch {index} of data: ")
+            _checks.batch(inputs, targets, self.dtype, self.device, f"batch {index} of data: ")
             _checks.no_ignored_targets(f"batch {index} of data:", targets, loss_fn)
         self.num_local_examples = int(sum(f[0] for f in self._prints))
         self._group = _process_group(distributed, process_group, self.device)
@@ -840,11 +838,8 @@ def lanczos(
     k = _checks.positive_int("k", k)
     if k > n:
         raise ValueError(f"k must be at most n = {n}, got {k}")
-    if which not in WHICH:
-        raise ValueError(f"which must be one of {WHICH}, got {which!r}")
-    tol = _checks.real("tol", tol)
-    if not 0.0 < tol < 1.0:
-        raise ValueError(f"tol must be in (0, 1), got {tol}")
+    which = _checks.choice("which", which, WHICH)
+    tol = _checks.interval("tol", tol, 0.0, 1.0)
     seed = _checks.seed("seed", seed)
     wanted_count = min(n, 2 * k if which == "both" else k)
     if max_iter is None:
@@ -1077,9 +1072,7 @@ def spectral_density(
     runs = _checks.positive_int("runs", runs)
     points = _checks.positive_int("points", points)
     if sigma is not None:
-        sigma = _checks.real("sigma", sigma)
-        if not 0.0 < sigma < math.inf:
-            raise ValueError(f"sigma must be a finite number > 0, got {sigma}")
+        sigma = _checks.interval("sigma", sigma, 0.0, math.inf)
     nodes, weights = [], []
     gen = torch.Generator().manual_seed(_checks.seed("seed", seed))
     products = 0

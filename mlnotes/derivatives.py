@@ -222,8 +222,7 @@ def hvp(
             f"v must match theta in shape and dtype: theta is {tuple(theta.shape)} {theta.dtype}, "
             f"v is {tuple(v.shape)} {v.dtype}"
         )
-    if method not in HVP_METHODS:
-        raise ValueError(f"method must be one of {HVP_METHODS}, got {method!r}")
+    method = _checks.choice("method", method, HVP_METHODS)
     _checks.finite("v", v)
     checked = _checked(loss_fn)
     if method == "double-backward":
@@ -326,7 +325,7 @@ class ModuleLoss:
         if names is not None:
             named = _checks.parameter_subset("names", model, names)
         first = named[0][1]
-        check_batch(inputs, targets, first.dtype, first.device, "")
+        _checks.batch(inputs, targets, first.dtype, first.device, "")
         _checks.eval_mode(model, "ModuleLoss")
         self.model = model
         self.loss_fn = loss_fn
@@ -365,26 +364,3 @@ class ModuleLoss:
         _checks.eval_mode(self.model, "ModuleLoss")
         outputs = functional_call(self.model, self.unflatten(theta), (self.inputs,))
         return self.loss_fn(outputs, self.targets)
-
-
-def check_batch(
-    inputs: Tensor, targets: Tensor, dtype: torch.dtype | None, device: torch.device | None, where: str
-) -> None:
-    """Refuse a batch that the model cannot take as it is: wrong dtype or device, or NaN/inf inputs.
-
-    ``where`` names the batch in the message (e.g. ``"batch 3 of data: "``); a ``dtype`` or
-    ``device`` of ``None`` is not checked.
-    """
-    for name, value in (("inputs", inputs), ("targets", targets)):
-        if device is not None and value.device != device:
-            raise ValueError(
-                f"{where}{name} are on {value.device} but the model's parameters on {device}: "
-                f"move them with .to({str(device)!r})"
-            )
-        if value.is_floating_point() and not _checks.all_finite(value):
-            raise ValueError(f"{where}{name} contain NaN or infinite values: clean the data first")
-    if dtype is not None and inputs.is_floating_point() and inputs.dtype != dtype:
-        raise TypeError(
-            f"{where}inputs have dtype {inputs.dtype} but the model's parameters {dtype}: convert the "
-            f"inputs (inputs.to({dtype})) or the model (model.to({inputs.dtype}))"
-        )

@@ -62,3 +62,12 @@ def resolve_device(name: str | torch.device) -> torch.device:
     raise ValueError(
         f"device must be one of {(*DEVICE_CHOICES, 'mps')}, 'cuda:N' or a torch.device, got {name!r}"
     )
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait until ``device`` has finished its queued work, so that a clock read next is honest.
+
+    A no-op on the CPU, whose work is done when a call returns; on a GPU ``torch.cuda.synchronize``.
+    """
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -38,13 +38,11 @@ _LOG_10 = math.log(10.0)
 
 def _epsilon(eps: object) -> float:
     """``eps`` in (0, 1): it bounds a difference of two losses in [0, 1], which never exceeds 1."""
-    eps = _checks.real("eps", eps)
-    if not 0.0 < eps < 1.0:
-        raise ValueError(
-            f"eps must be a number in (0, 1), got {eps}: it bounds |L(h, D_N) - L(h, D)|, "
-            "a difference of two losses in [0, 1], so no training set is bad for eps >= 1"
-        )
-    return eps
+    why = (
+        "it bounds |L(h, D_N) - L(h, D)|, a difference of two losses in [0, 1], "
+        "so no training set is bad for eps >= 1"
+    )
+    return _checks.interval("eps", eps, 0.0, 1.0, why=why)
 
 
 def bad_set_bound(num_hypotheses: int, n: int, eps: float) -> float:
@@ -104,9 +102,7 @@ def examples_needed(num_hypotheses: int, eps: float, delta: float) -> int:
     """
     num_hypotheses = _checks.positive_int("num_hypotheses", num_hypotheses)
     eps = _epsilon(eps)
-    delta = _checks.real("delta", delta)
-    if not 0.0 < delta < 1.0:
-        raise ValueError(f"delta must be in (0, 1), got {delta}")
+    delta = _checks.interval("delta", delta, 0.0, 1.0)
     two_h = 2 * num_hypotheses
     log_ratio = math.log(two_h) - math.log(delta)  # > ln 2: no overflow of 2|H|/delta
     digits = max(0, math.ceil((math.log(log_ratio) - math.log(2.0) - 2.0 * math.log(eps)) / _LOG_10))
@@ -188,9 +184,7 @@ class ThresholdProblem:
         and ``num_hypotheses`` thresholds evenly spaced on [0, 1]."""
         size = _checks.positive_int("size", size)
         num_hypotheses = _checks.positive_int("num_hypotheses", num_hypotheses)
-        noise = _checks.real("noise", noise)
-        if not 0.0 <= noise <= 0.5:
-            raise ValueError(f"noise must be in [0, 0.5], got {noise}")
+        noise = _checks.interval("noise", noise, 0.0, 0.5, closed="both")
         rng = np.random.default_rng(_checks.seed("seed", seed))
         x = rng.uniform(0.0, 1.0, size)
         y = (x >= 0.5) ^ (rng.uniform(size=size) < noise)

@@ -55,8 +55,7 @@ def _logits(logits: object) -> Tensor:
 
 
 def _reduce(per_example: Tensor, reduction: object) -> Tensor:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    reduction = _checks.choice("reduction", reduction, _REDUCTIONS)
     if reduction == "mean":
         if per_example.numel() == 0:  # torch returns nan here
             raise ValueError(

@@ -47,10 +47,7 @@ def _base_lr(lr: object) -> float:
 
 
 def _gamma(gamma: object) -> float:
-    value = _checks.real("gamma", gamma)
-    if not 0.0 < value <= 1.0:
-        raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
-    return value
+    return _checks.interval("gamma", gamma, 0.0, 1.0, closed="right")
 
 
 _NO_TORCH_SCHEDULER = (

@@ -19,9 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm  # tqdm.auto warns "IProgress not found" in every lab notebook
 
-from mlnotes import _checks
+from mlnotes import _checks, _deprecation
+from mlnotes import device as _device
 from mlnotes.data import Split, as_split
-from mlnotes.derivatives import check_batch
 from mlnotes.optim import NonFiniteGradient
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -67,12 +67,6 @@ class History:
         return sum(e.seconds for e in self.epochs) / len(self.epochs) if self.epochs else float("nan")
 
 
-def synchronize(device: torch.device) -> None:
-    """Wait until ``device`` has finished its queued work (a no-op on the CPU)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _model_device(model: nn.Module) -> torch.device:
     """Where the model's parameters (or, without any, its buffers) are; the CPU for an empty model."""
     for tensor in (*model.parameters(), *model.buffers()):
@@ -95,7 +89,7 @@ def _classification_targets(name: str, targets: Tensor) -> Tensor:
 def _check_split(name: str, split: Split, model: nn.Module) -> Split:
     """Refuse NaN or inf in a split, and floating-point inputs of another dtype than the model's."""
     dtypes = {p.dtype for p in model.parameters() if p.is_floating_point()}
-    check_batch(split.x, split.y, dtypes.pop() if len(dtypes) == 1 else None, None, f"{name} ")
+    _checks.batch(split.x, split.y, dtypes.pop() if len(dtypes) == 1 else None, None, f"{name} ")
     return split
 
 
@@ -290,7 +284,7 @@ def train(
             order = torch.randperm(n, generator=generator).to(device)
             losses = None
             checked = 0
-            synchronize(device)
+            _device.synchronize(device)
             start = time.perf_counter()
             for update in range(per_epoch):
                 index = order[bounds[update] : bounds[update + 1]]
@@ -316,7 +310,7 @@ def train(
                 if (update + 1) % check_every == 0 or update + 1 == per_epoch:
                     _check_finite(losses, checked, update + 1, epoch)
                     checked = update + 1
-            synchronize(device)
+            _device.synchronize(device)
             seconds = time.perf_counter() - start
             val_loss, val_accuracy = (
                 evaluate(model, val, loss_fn=loss_fn, device=device) if val is not None else (None, None)
@@ -446,3 +440,8 @@ def activation_spread(
             f"{problems[0]}, not a batch of {len(inputs)} outputs: choose the layers to report with kinds="
         )
     return spreads
+
+
+__getattr__ = _deprecation.module_getattr(
+    __name__, {"synchronize": ("mlnotes.device.synchronize", _device.synchronize)}
+)

@@ -22,6 +22,8 @@ import copy
 import dataclasses
 import itertools
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -1204,3 +1206,49 @@ def test_third_probe_cases_give_the_reference_or_a_named_error():
     )
     params = nn.ParameterList([nn.Parameter(torch.tensor([1.0, -2.0]))])
     assert mlnotes.l2_penalty(params, 0.5).item() == 2.5  # 0.5 * (1 + 4)
+
+
+# --- one wording for ranges and choices (mlnotes/_checks.py) ---
+
+
+@pytest.mark.parametrize(
+    ("closed", "inside", "outside", "shown"),
+    [
+        ("neither", [1e-300, 0.5, 1 - 1e-16], [0.0, 1.0, -1.0], "(0, 1)"),
+        ("left", [0.0, 0.5], [1.0, -1e-300], "[0, 1)"),
+        ("right", [1.0, 1e-300], [0.0, 1.0000000000000002], "(0, 1]"),
+        ("both", [0.0, 1.0], [-1e-300, 1.0000000000000002], "[0, 1]"),
+    ],
+)
+def test_an_interval_check_takes_its_ends_as_told_and_names_the_interval(closed, inside, outside, shown):
+    from mlnotes import _checks
+
+    for value in inside:
+        assert _checks.interval("x", np.float64(value), 0.0, 1.0, closed) == value
+    for value in [*outside, math.nan]:
+        with pytest.raises(ValueError, match=rf"^x must be a number in {re.escape(shown)}, got "):
+            _checks.interval("x", value, 0.0, 1.0, closed)
+    with pytest.raises(TypeError, match="x must be a real number, got bool"):
+        _checks.interval("x", True, 0.0, 1.0, closed)
+
+
+def test_a_choice_check_names_the_choices():
+    from mlnotes import _checks
+
+    assert _checks.choice("mode", "eval", ("eval", "train")) == "eval"
+    for wrong in ("Eval", None, ["eval"]):
+        with pytest.raises(ValueError, match=r"^mode must be one of \('eval', 'train'\), got "):
+            _checks.choice("mode", wrong, ("eval", "train"))
+
+
+def test_no_module_words_a_range_or_a_choice_check_by_hand():
+    """Ranges and choices go through _checks.interval and _checks.choice, so they read alike."""
+    by_hand = re.compile(r"must be (?:a number )?in [(\[]|must be one of")
+    found = []
+    for path in sorted(Path(mlnotes.__file__).parent.glob("*.py")):
+        if path.name == "_checks.py":
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if by_hand.search(line) and "'cuda:N'" not in line:  # a device is a choice or a pattern
+                found.append(f"{path.name}:{number}: {line.strip()}")
+    assert not found, "use _checks.interval or _checks.choice:\n" + "\n".join(found)

@@ -293,7 +293,7 @@ def test_spectral_density_of_a_full_matrix_matches_its_moments():
     [
         (lambda: lanczos(lambda v: v, 5, k=6), ValueError, "k must be at most n = 5"),
         (lambda: lanczos(lambda v: v, 5, which="top"), ValueError, "which must be one of"),
-        (lambda: lanczos(lambda v: v, 5, tol=0.0), ValueError, r"tol must be in \(0, 1\)"),
+        (lambda: lanczos(lambda v: v, 5, tol=0.0), ValueError, r"tol must be a number in \(0, 1\), got 0.0"),
         (lambda: lanczos("A", 5), TypeError, "matvec must be callable"),
         (lambda: lanczos(lambda v: v[:2], 5), ValueError, "matvec must return a vector of length 5"),
         (lambda: lanczos(lambda v: v, 0), ValueError, "n"),

@@ -119,7 +119,7 @@ def test_the_example_gives_the_same_numbers_under_torchrun_as_in_one_process():
     import importlib.util
     import re
 
-    path = HERE.parent / "examples" / "hessian_distributed.py"
+    path = HERE.parent / "examples" / "critical-points" / "hessian_distributed.py"
     spec = importlib.util.spec_from_file_location("hessian_distributed", path)
     example = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(example)

@@ -17,7 +17,6 @@ from site_build import THREAD_VARIABLES
 from threadpoolctl import threadpool_limits
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
 
 
 def _load_runner():
@@ -29,6 +28,8 @@ def _load_runner():
 
 MAKE_FIGURES = _load_runner()
 load = MAKE_FIGURES.load  # the runner's own loader, so tests import scripts the way it does
+script = MAKE_FIGURES.script
+SCRIPTS = MAKE_FIGURES.example_scripts()
 
 
 def figure_names_in_docs():
@@ -84,7 +85,7 @@ def quick_run(request, tmp_path_factory):
 
 
 def test_make_figures_side_by_side_writes_what_one_after_another_writes(tmp_path, monkeypatch):
-    two = [EXAMPLES / "critical_points.py", EXAMPLES / "momentum.py"]
+    two = [script("critical_points"), script("momentum")]
     monkeypatch.setattr(MAKE_FIGURES, "example_scripts", lambda: two)
     outputs = {}
     for jobs in ("1", "2"):
@@ -104,7 +105,7 @@ def test_make_figures_starts_long_scripts_that_exist():
 
 def test_every_script_has_the_shared_shape():
     assert SCRIPTS, "no example scripts found"
-    for path in SCRIPTS:
+    for path in [*SCRIPTS, EXAMPLES / "make_figures.py"]:
         source = path.read_text(encoding="utf-8")
         assert "def main(argv" in source, f"{path.name} needs main(argv=None)"
         assert "example_parser(" in source, f"{path.name} must use mlnotes.cli.example_parser"
@@ -113,7 +114,7 @@ def test_every_script_has_the_shared_shape():
 
 def test_quick_mode_writes_valid_svg_figures(quick_run):
     out, results = quick_run
-    assert set(results) == {p.stem for p in SCRIPTS if p.stem != "make_figures"}
+    assert set(results) == {p.stem for p in SCRIPTS}
     written = sorted(out.iterdir())
     assert written, "the examples wrote nothing"
     for path in written:
@@ -128,7 +129,7 @@ def measured_figures(results):
     """Figures of scripts that plot wall-clock time (MEASURES_TIME = True): they cannot repeat exactly."""
     names = set()
     for stem, result in results.items():
-        if getattr(load(EXAMPLES / f"{stem}.py"), "MEASURES_TIME", False):
+        if getattr(load(script(stem)), "MEASURES_TIME", False):
             names |= {Path(p).name for p in result["figures"]}
     return names
 
@@ -169,9 +170,7 @@ def test_every_script_draws_each_figure_in_both_languages(quick_run):
 
 
 def test_critical_points_example_reports_the_hand_derived_numbers(tmp_path, capsys):
-    result = load(EXAMPLES / "critical_points.py").main(
-        ["--quick", "--device", "cpu", "--out", str(tmp_path)]
-    )
+    result = load(script("critical_points")).main(["--quick", "--device", "cpu", "--out", str(tmp_path)])
     assert str(result["kind"]) == "saddle point"
     assert result["eigenvalues"] == pytest.approx([-2.0, 2.0])
     # along u = (1, 1)/sqrt 2 from the origin, L(eta u) = (1 - eta^2 / 2)^2
@@ -183,7 +182,7 @@ def test_critical_points_example_reports_the_hand_derived_numbers(tmp_path, caps
 def test_device_cuda_without_cuda_fails_with_a_clear_message(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     with pytest.raises(SystemExit) as exit_info:
-        load(EXAMPLES / "critical_points.py").main(["--device", "cuda", "--out", str(tmp_path)])
+        load(script("critical_points")).main(["--device", "cuda", "--out", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "CUDA is not available" in capsys.readouterr().err
     assert not list(tmp_path.iterdir()), "nothing may be written when the device is refused"
@@ -210,7 +209,7 @@ def test_filter_normalized_directions_match_the_rows_of_the_weights():
     import torch
     from torch import nn
 
-    sharp_flat = load(EXAMPLES / "sharp_flat.py")
+    sharp_flat = load(script("sharp_flat"))
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3))
     d = sharp_flat.filter_normalized(net, torch.Generator().manual_seed(1))
@@ -233,7 +232,7 @@ def test_power_iteration_finds_the_top_eigenvalue_of_the_exact_hessian():
     from mlnotes import ModuleLoss, hessian
     from mlnotes.data import Split
 
-    sharp_flat = load(EXAMPLES / "sharp_flat.py")
+    sharp_flat = load(script("sharp_flat"))
     torch.manual_seed(0)
     net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
     split = Split(torch.randn(20, 3), torch.randint(0, 2, (20,)))
@@ -287,7 +286,7 @@ def test_batch_size_accuracy_trains_its_runs_side_by_side_as_train_would():
     from mlnotes.optim import GradientDescent
     from mlnotes.training import TrainingDiverged, train
 
-    script = load(EXAMPLES / "batch_size_accuracy.py")
+    example = load(script("batch_size_accuracy"))
     data = load_digits(seed=0)
     # batch 1 and 4 (the last batch of 4 holds one example: 1077 = 269 * 4 + 1), 64, and the full
     # batch. Rates at which train() itself is insensitive to rounding: at B = 4 and rate 0.3, say,
@@ -299,10 +298,10 @@ def test_batch_size_accuracy_trains_its_runs_side_by_side_as_train_would():
         len(data.train): [(0.3, 3)],
     }
     for size, runs in cases.items():
-        side = script.side_by_side(data, size, runs, 2, torch.device("cpu"))
+        side = example.side_by_side(data, size, runs, 2, torch.device("cpu"))
         assert len(side) == len(runs)
         for (lr, seed), got in zip(runs, side, strict=True):
-            net = script.model(seed)
+            net = example.model(seed)
             try:
                 train(
                     net,
@@ -358,7 +357,7 @@ def test_convex_valley_written_out_updates_are_those_of_the_mlnotes_optimizers()
     """The valley's runs (Python floats, gradient written out) against the optimizer classes stepped on
     the autograd gradient of the same loss: equal to rounding for 2,000 updates, before Adagrad's first
     burst (an instability, after which any difference in rounding grows)."""
-    valley = load(EXAMPLES / "convex_valley.py")
+    valley = load(script("convex_valley"))
     steps = 2000
     methods = {**valley.METHODS, **valley.MOMENTUM, **valley.adaptive_methods(steps)}
     assert {kind for kind, _ in methods.values()} == {
@@ -387,7 +386,7 @@ def test_adagrad_in_the_valley_ends_wherever_its_last_burst_leaves_it():
     """The book: with starts that differ only in the 15th digit, Adagrad at eta = 0.1 ends anywhere from
     about 1e-5 to 0.3 from the minimum after 100,000 updates (40 starts), while its largest burst stays
     at 0.426-0.435 near update 2,200. Eight of those starts, the figure's among them."""
-    valley = load(EXAMPLES / "convex_valley.py")
+    valley = load(script("convex_valley"))
     label = r"Adagrad, $\eta=0.1$"
     ends, bursts = [], []
     for k in range(8):
@@ -403,7 +402,7 @@ def test_adagrad_in_the_valley_ends_wherever_its_last_burst_leaves_it():
 
 
 def test_convex_valley_refuses_settings_it_has_no_update_for():
-    valley = load(EXAMPLES / "convex_valley.py")
+    valley = load(script("convex_valley"))
     with pytest.raises(ValueError, match="Adam settings \\['bias_correction'\\]"):
         valley.run({"x": (valley.Adam, {"lr": 0.1, "bias_correction": False})}, 10)
     with pytest.raises(ValueError, match="no written-out update for SGD"):
@@ -413,7 +412,7 @@ def test_convex_valley_refuses_settings_it_has_no_update_for():
 def test_rmsprop_stalls_at_eta_over_root_two_and_adam_keeps_jumping_out_without_a_decay():
     """The book's claims for the valley at a constant rate of 0.1 and with a cosine decay to 0, over
     30,000 updates (the book runs 100,000; RMSProp is on its two-cycle after about 20,000)."""
-    valley = load(EXAMPLES / "convex_valley.py")
+    valley = load(script("convex_valley"))
     steps = 30_000
     paths = valley.run(valley.adaptive_methods(steps), steps)
     distance = {key: np.hypot(path[:, 0], path[:, 1]) for key, path in paths.items()}
@@ -462,7 +461,7 @@ def test_stalled_training_example_bounces_with_a_large_gradient(quick_run):
 
 @pytest.mark.parametrize("seed", range(5))
 def test_stalled_training_gradient_collapses_once_the_network_leaves_the_valley(seed):
-    stalled = load(EXAMPLES / "stalled_training.py")
+    stalled = load(script("stalled_training"))
     record = stalled.run(seed=seed, steps=4000, device=torch.device("cpu"), midpoint_every=10)
     s = stalled.bouncing(record)
     # the ranges over the five seeds that the book quotes, each with some room for other CPUs
@@ -487,7 +486,7 @@ def test_loss_surfaces_example_mse_stalls_where_cross_entropy_escapes(quick_run)
 
 def test_loss_surfaces_plateau_gradient_by_hand():
     """At (y1, y2, y3) = (-8, 8, 0) with class 1 correct, compare both gradients with finite differences."""
-    surfaces = load(EXAMPLES / "loss_surfaces.py")
+    surfaces = load(script("loss_surfaces"))
     for name in ("mse", "cross_entropy"):
         loss = surfaces.LOSSES[name]
 
@@ -526,7 +525,7 @@ def test_batchnorm_example_trains_where_the_plain_network_does_not(quick_run):
 
 
 def test_batchnorm_example_hidden_values_shrink_layer_by_layer_at_initialization():
-    bn = load(EXAMPLES / "batchnorm_training.py")
+    bn = load(script("batchnorm_training"))
     data = bn.load_digits()
     scales = np.array([bn.hidden_scales(data, seed) for seed in range(3)])
     hidden, logits = scales[:, :-1], scales[:, -1]
@@ -561,7 +560,7 @@ def test_l1_l2_example_l1_reaches_exact_zeros_and_l2_does_not(quick_run):
 
 def test_l2_solution_of_the_example_is_the_penalized_minimum():
     """Ridge(alpha=2 N alpha) minimizes L + alpha sum w^2, L = ||y - Xw||^2 / (2N): zero gradient."""
-    l1_l2 = load(EXAMPLES / "l1_l2.py")
+    l1_l2 = load(script("l1_l2"))
     x, y = l1_l2.two_features(0)
     _, w = l1_l2.fit(x, y, 0.7)
     gradient = x.T @ (x @ w - y) / len(y) + 2 * 0.7 * w
@@ -582,7 +581,7 @@ def test_depth_example_deeper_plain_networks_train_worse(quick_run):
 def test_depth_example_two_layers_fit_better_than_one_in_every_seed():
     # the full budget (30 epochs, three seeds): the book says two layers end with the lower training
     # loss in every seed, 0.12-0.13 against 0.16-0.17
-    depth = load(EXAMPLES / "depth_vs_training_loss.py")
+    depth = load(script("depth_vs_training_loss"))
     data = depth.load_digits()
     final = {}
     for layers in (1, 2):
@@ -629,7 +628,7 @@ def test_capacity_example_errors_are_those_of_scikit_learn_fits_and_cross_val_sc
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import PolynomialFeatures
 
-    capacity = load(EXAMPLES / "capacity_selection.py")
+    capacity = load(script("capacity_selection"))
     degrees = range(9)
     for seed in (3, 11):
         ours = capacity.one_repeat(seed, degrees)
@@ -656,7 +655,7 @@ def test_chinese_figures_without_a_cjk_font_stop_with_the_package_to_install(mon
 
     monkeypatch.setattr(plotting, "_cjk_family", None)
     monkeypatch.setattr(plotting.font_manager, "findSystemFonts", lambda *a, **k: ["/x/DejaVuSans.ttf"])
-    flowchart = load(EXAMPLES / "recipe_flowchart.py")
+    flowchart = load(script("recipe_flowchart"))
     with pytest.raises(ValueError, match="fonts-noto-cjk"):
         flowchart.main(["--out", str(tmp_path)])
     assert not list(tmp_path.iterdir()), "a figure was written without its Chinese font"
@@ -708,32 +707,32 @@ def test_minimum_ratio_side_by_side_networks_are_the_networks_one_by_one():
 
     from mlnotes.derivatives import ModuleLoss, gradient, hessian
 
-    script = load(EXAMPLES / "minimum_ratio.py")
-    x, y = script.task(0)
-    nets = script.Networks(x, y)
+    example = load(script("minimum_ratio"))
+    x, y = example.task(0)
+    nets = example.Networks(x, y)
     seeds = (0, 1000, 7)
-    theta = torch.stack([parameters_to_vector(script.network(s).parameters()).detach() for s in seeds])
+    theta = torch.stack([parameters_to_vector(example.network(s).parameters()).detach() for s in seeds])
     theta[1] *= 3  # away from an initialization, where tanh saturates
     grads, values = nets.loss_and_gradient(theta)
     hessians = nets.hessian(theta)
     for k, seed in enumerate(seeds):
-        loss = ModuleLoss(script.network(seed), torch.nn.MSELoss(), x, y)
+        loss = ModuleLoss(example.network(seed), torch.nn.MSELoss(), x, y)
         torch.testing.assert_close(values[k], loss(theta[k]), rtol=1e-12, atol=1e-14)
         torch.testing.assert_close(grads[k], gradient(loss, theta[k]), rtol=1e-12, atol=1e-14)
         torch.testing.assert_close(hessians[k], hessian(loss, theta[k]), rtol=1e-10, atol=1e-12)
 
 
 def test_minimum_ratio_lbfgs_finds_each_rows_minimum_and_lm_each_rows_critical_point():
-    script = load(EXAMPLES / "minimum_ratio.py")
+    example = load(script("minimum_ratio"))
     convex, minimizers = _quadratics([[1] * 6, [1] * 6, [1] * 6])  # condition number 1,000
     start = torch.zeros(3, 6, dtype=torch.float64)
     start[2] = minimizers[2]  # a row that starts at its minimum stays there
-    end = script.lbfgs(convex, start, iterations=60)
+    end = example.lbfgs(convex, start, iterations=60)
     # a line search on loss values stops where their decrease drowns in rounding: about sqrt(eps)
     torch.testing.assert_close(end, minimizers, rtol=1e-6, atol=1e-9)
     # Levenberg-Marquardt on ||g||^2 / 2 goes to the critical point whatever its kind: a saddle here
     saddles, critical = _quadratics([[1, -1, 1, -1, 1, 1], [1] * 6])
-    end = script.levenberg_marquardt(saddles, torch.zeros(2, 6, dtype=torch.float64), steps=20)
+    end = example.levenberg_marquardt(saddles, torch.zeros(2, 6, dtype=torch.float64), steps=20)
     torch.testing.assert_close(end, critical, rtol=0, atol=1e-8)
 
 
@@ -763,7 +762,7 @@ def test_depth_example_puts_logistic_regression_on_the_networks_measure(quick_ru
 
 
 def test_initialization_example_draws_pytorchs_default_and_he_variances():
-    init = load(EXAMPLES / "initialization.py")
+    init = load(script("initialization"))
     default, he = init.network(16, 0).requires_grad_(False), init.network(16, 0, "he").requires_grad_(False)
     hidden = [m for m in default if isinstance(m, torch.nn.Linear)][1:-1]  # 64 -> 64 layers
     weights = torch.cat([m.weight.flatten() for m in hidden])
@@ -796,7 +795,7 @@ def test_initialization_example_signal_dies_with_the_default_and_lives_with_he(q
 
 
 def test_initialization_example_records_a_diverged_run_and_still_draws(tmp_path, monkeypatch):
-    init = load(EXAMPLES / "initialization.py")
+    init = load(script("initialization"))
     monkeypatch.setattr(init, "DEPTHS", (8,))
     monkeypatch.setattr(init, "SETUPS", {"He, lr 0.1": ("he", False, 50.0)})
     with threadpool_limits(limits=1):
@@ -819,7 +818,7 @@ def test_regularization_example_penalty_raises_the_training_loss(quick_run):
 def test_regularization_example_l2_repairs_the_validation_loss_in_every_seed():
     """The book: at alpha = 0.001 the final validation loss falls from 0.34 to 0.23 on average, in
     every seed, and the validation accuracy stays 94.2% (five seeds, the full 150 epochs)."""
-    reg = load(EXAMPLES / "regularization_strength.py")
+    reg = load(script("regularization_strength"))
     digits = reg.load_digits()
     data = reg.Split(digits.train.x[: reg.TRAIN_SIZE], digits.train.y[: reg.TRAIN_SIZE])
     with threadpool_limits(limits=1):
@@ -847,7 +846,7 @@ def test_batchnorm_batch_size_example_statistics_follow_their_closed_forms(quick
 
 
 def test_batchnorm_batch_size_example_measures_training_mode_without_changing_the_model():
-    bnb = load(EXAMPLES / "batchnorm_batch_size.py")
+    bnb = load(script("batchnorm_batch_size"))
     net = bnb.network(0, batch_norm=True).eval()
     before = {k: v.clone() for k, v in net.state_dict().items()}
     torch.manual_seed(0)

@@ -322,7 +322,7 @@ def _chinese_strings(path: Path) -> list[tuple[int, str]]:
     ]
 
 
-@pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("script", sorted((ROOT / "examples").glob("**/*.py")), ids=lambda p: p.name)
 def test_figure_text_uses_the_glossary_terms(script):
     problems = []
     for line, text in _chinese_strings(script):

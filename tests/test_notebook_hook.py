@@ -1,6 +1,9 @@
-"""site_config/hooks/notebooks.py on hand-made nbconvert output and tiny hand-made notebooks: ids from
-{ #anchor }, no CDN scripts, outputs shared between languages, labs executed after the first page
-under ``mkdocs serve`` and before it under ``mkdocs build``, kernels without the TCP warning."""
+"""The lab hooks on hand-made nbconvert output and tiny hand-made notebooks.
+
+site_config/hooks/notebook_pages.py: ids from { #anchor }, no CDN scripts, the download link.
+site_config/hooks/notebook_execution.py: outputs shared between languages, labs executed after the
+first page under ``mkdocs serve`` and before it under ``mkdocs build``, kernels without the TCP
+warning. site_config/hooks/jieba_log.py: no DEBUG lines."""
 
 import logging
 import time
@@ -18,7 +21,8 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert.preprocessors import ExecutePreprocessor
 from site_build import site_hook
 
-hook = site_hook("notebooks")
+pages = site_hook("notebook_pages")
+hook = site_hook("notebook_execution")
 
 
 def heading(level, text, nb_id):
@@ -49,7 +53,7 @@ def test_headings_take_the_explicit_anchor_and_lose_the_marker():
         + heading(2, "鞍点 { #saddle-point }", "")
     )
     p = page()
-    out = hook.on_page_content(html, p, None, None)
+    out = pages.on_page_content(html, p, None, None)
     assert '<h1 id="lab">实验<a class="anchor-link" href="#lab">¶</a></h1>' in out
     assert '<h2 id="saddle-point">鞍点<a class="anchor-link" href="#saddle-point">¶</a></h2>' in out
     # a heading without a marker is left alone, not swallowed into the next one
@@ -61,7 +65,7 @@ def test_headings_take_the_explicit_anchor_and_lose_the_marker():
 
 
 def test_download_link_in_the_page_language():
-    out = hook.on_page_content("<p>x</p>", page(), None, None)
+    out = pages.on_page_content("<p>x</p>", page(), None, None)
     assert out.startswith('<p class="mlnotes-download"><a class="md-button" href="x.zh.ipynb" download>下载')
 
 
@@ -71,15 +75,15 @@ def test_cdn_scripts_are_removed_and_any_other_fails_the_build():
         '<!-- MathJax configuration -->\n<script type="text/x-mathjax-config">init()</script>'
     )
     mermaid = '<script type="module">const m = (await import("https://cdn.example/mermaid.mjs"));</script>'
-    out = hook.on_page_content(mathjax + mermaid + "<p>body</p>", page(), None, None)
+    out = pages.on_page_content(mathjax + mermaid + "<p>body</p>", page(), None, None)
     assert "cdn.example" not in out and "<p>body</p>" in out
     with pytest.raises(PluginError, match=r"labs/x\.zh\.ipynb"):
-        hook.on_page_content('<script src="https://cdn.example/other.js"></script>', page(), None, None)
+        pages.on_page_content('<script src="https://cdn.example/other.js"></script>', page(), None, None)
 
 
 def test_markdown_pages_pass_through_untouched():
     html = heading(2, "Title { #t }", "")
-    assert hook.on_page_content(html, page(src_uri="chapters/x.en.md"), None, None) == html
+    assert pages.on_page_content(html, page(src_uri="chapters/x.en.md"), None, None) == html
 
 
 def test_notebooks_count_as_pages_for_mkdocs():
@@ -182,7 +186,8 @@ class Book:
         self.jupyter.on_pre_page(page, self.config, files)
         hook.on_pre_page(page, self.config, files)
         page.render(self.config, files)
-        return hook.on_page_content(page.content, page, self.config, files)
+        content = hook.on_page_content(page.content, page, self.config, files)  # in mkdocs.yml's order
+        return pages.on_page_content(content, page, self.config, files)
 
 
 @pytest.fixture
@@ -305,7 +310,7 @@ def test_serve_with_dirty_rebuilds_executes_before_writing(book, kernel):
 def test_jieba_logs_no_progress_lines():
     jieba = logging.getLogger("jieba")
     jieba.setLevel(logging.DEBUG)  # what importing jieba does
-    hook.on_startup(command="build", dirty=False)
+    site_hook("jieba_log").on_startup(command="build", dirty=False)
     assert jieba.level == logging.WARNING
 
 

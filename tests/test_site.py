@@ -36,7 +36,8 @@ def test_language_switcher_leads_to_the_same_page(built_site):
 
 
 def test_no_head_alternate_links_so_no_sitemap_is_fetched_per_page(built_site):
-    # Material fetches sitemap.xml relative to each <link rel="alternate">; see site_config/overrides.
+    # Material fetches sitemap.xml relative to each <link rel="alternate">;
+    # see site_config/hooks/head_alternates.py.
     for page in pages(built_site):
         assert 'rel="alternate"' not in page.read_text(encoding="utf-8"), page
 

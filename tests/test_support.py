@@ -154,7 +154,8 @@ def test_out_check_leaves_nothing_behind_when_it_passes(tmp_path):
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
+# the runner and every chapter folder's scripts
+SCRIPTS = sorted(p for p in [*EXAMPLES.glob("*.py"), *EXAMPLES.glob("*/*.py")] if not p.name.startswith("_"))
 
 
 @functools.cache
@@ -344,3 +345,19 @@ def test_save_figures_refuses_bad_arguments(tmp_path, draw, name, error):
     with pytest.raises(error):
         save_figures(draw, tmp_path, name)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_synchronize_waits_for_cuda_only_and_its_old_place_warns(monkeypatch):
+    import mlnotes.training
+    from mlnotes.device import synchronize
+
+    waited = []
+    monkeypatch.setattr(torch.cuda, "synchronize", waited.append)
+    synchronize(torch.device("cpu"))
+    assert waited == []  # the CPU's work is done when a call returns
+    synchronize(torch.device("cuda:1"))  # only recorded: torch.cuda.synchronize is replaced
+    assert waited == [torch.device("cuda:1")]
+    with pytest.warns(DeprecationWarning, match="synchronize is deprecated: use mlnotes.device.synchronize"):
+        assert mlnotes.training.synchronize is synchronize
+    with pytest.raises(AttributeError, match="has no attribute 'synchronise'"):
+        mlnotes.training.synchronise  # noqa: B018

@@ -1,4 +1,6 @@
-"""Learning-rate schedules, and what a warm-up does for Adam on a small network (S5.6-S5.9).
+"""Learning-rate schedules, and what a warm-up does for Adam on a small network.
+
+Book: adaptive-learning-rate#warm-up.
 
 Left: every schedule of mlnotes.schedules over 1,000 updates, each divided by its own largest value
 so that the shapes can be compared. Right: a 64-256-256-10 MLP trained on the bundled digits with

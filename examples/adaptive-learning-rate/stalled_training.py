@@ -1,4 +1,6 @@
-"""Training stalls, yet the gradient is not small: bouncing between the walls of a valley (S5.1).
+"""Training stalls, yet the gradient is not small: bouncing between the walls of a valley.
+
+Book: adaptive-learning-rate#stalled-is-not-small.
 
 A 1-16-1 tanh network learns a two-class labelling of 64 points on [-2, 2] (label 1 where
 sin 2x > 0) with the logistic loss, by full-batch gradient descent at eta = 4. For the first

@@ -1,4 +1,6 @@
-"""Training and test accuracy against batch size, same model and same epoch budget (S3.4).
+"""Training and test accuracy against batch size, same model and same epoch budget.
+
+Book: batch-and-momentum#noisy-gradients.
 
 An MLP (64-128-10) is trained on the bundled digits for the same number of epochs with each batch
 size. Every batch size gets its own learning rate (a large batch with the small batch's learning rate

@@ -1,4 +1,6 @@
-"""Time per update and time per epoch against batch size (S3.3), on the device it runs on.
+"""Time per update and time per epoch against batch size, on the device it runs on.
+
+Book: batch-and-momentum#timing.
 
 A fixed MLP (64-512-512-10) is trained on the 1,077 training images of the bundled digits set with
 batch sizes from 1 to the whole set. Each batch size first runs a few warm-up updates; then enough

@@ -1,4 +1,7 @@
-"""A long, narrow convex valley: one rate fails; momentum, Adagrad, RMSProp, Adam, decay (S4.6, S5.2-S5.6).
+"""A long, narrow convex valley: one rate fails; momentum, Adagrad, RMSProp, Adam, decay.
+
+Book: batch-and-momentum#momentum-valley, adaptive-learning-rate#convex-valley,
+adaptive-learning-rate#valley-rmsprop-adam.
 
 L(w1, w2) = (H1 w1^2 + H2 (w2 - C w1)^2) / 2 with H1 = 1e-4 along the valley floor, H2 = 100 across
 it, and a floor tilted by C = 0.003 (so moving along the floor keeps asking w2 for small

@@ -1,4 +1,6 @@
-"""Momentum carries gradient descent past a local minimum (S4).
+"""Momentum carries gradient descent past a local minimum.
+
+Book: batch-and-momentum#momentum-experiment.
 
 The 1-D loss L(w) = w^4 - 4 w^2 + w has a local minimum near w = 1.35 (L = -2.62) and the global
 minimum near w = -1.47 (L = -5.44), with a local maximum between them near w = 0.13. From w = 2.5,

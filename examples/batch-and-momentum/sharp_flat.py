@@ -1,4 +1,6 @@
-"""Small-batch and large-batch solutions: the loss between them and around each one (S3.5).
+"""Small-batch and large-batch solutions: the loss between them and around each one.
+
+Book: batch-and-momentum#sharp-flat.
 
 The same MLP (64-128-10) is trained on the bundled digits twice from the same initial weights: with
 mini-batches of 16 (noisy gradients) and with the whole training set in every update (full-batch
@@ -38,9 +40,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from mlnotes.cli import example_parser, parse_example_args
-from mlnotes.curvature import lanczos
+from mlnotes.curvature import HessianOperator, lanczos
 from mlnotes.data import load_digits
-from mlnotes.derivatives import ModuleLoss, hvp
 from mlnotes.optim import GradientDescent
 from mlnotes.plotting import new_figure, save_figures
 from mlnotes.training import evaluate, train
@@ -138,14 +139,10 @@ def losses_along(net, theta0, direction, ts, split, device):
 
 def top_eigenvalue(net, split, device, iterations):
     """Largest Hessian eigenvalue of the mean training cross-entropy (float64), by the Lanczos method
-    on Hessian-vector products (``mlnotes.curvature.lanczos``, at most ``iterations`` products)."""
+    on the Hessian-vector products of ``mlnotes.HessianOperator`` (at most ``iterations`` products)."""
     net64 = copy.deepcopy(net).double().to(device)
-    f = ModuleLoss(net64, F.cross_entropy, split.x.double().to(device), split.y.to(device))
-    theta = f.theta
-    result = lanczos(
-        lambda v: hvp(f, theta, v), theta.numel(), max_iter=iterations, tol=1e-8, seed=0, device=theta.device
-    )
-    return float(result.eigenvalues[-1])
+    op = HessianOperator(net64, F.cross_entropy, [(split.x.double().to(device), split.y.to(device))])
+    return float(lanczos(op, max_iter=iterations, tol=1e-8, seed=0).eigenvalues[-1])
 
 
 def compare(data, seed, caps, positions, ts, directions, iterations, device):

@@ -1,4 +1,6 @@
-"""Batch normalization and the batch size: noisy statistics in small batches (S7, batch size).
+"""Batch normalization and the batch size: noisy statistics in small batches.
+
+Book: batch-normalization#batch-size.
 
 Batch normalization divides by the mean and variance of the *batch*. With B examples these are
 estimates: the batch mean of a unit with standard deviation s varies by s / sqrt(B) from batch to
@@ -25,6 +27,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from mlnotes.batchnorm import BatchNorm
 from mlnotes.cli import example_parser, parse_example_args
 from mlnotes.data import load_digits
 from mlnotes.optim import GradientDescent
@@ -42,7 +45,7 @@ def network(seed: int, batch_norm: bool) -> nn.Module:
     for _ in range(2):
         layers.append(nn.Linear(width_in, WIDTH))
         if batch_norm:
-            layers.append(nn.BatchNorm1d(WIDTH))
+            layers.append(BatchNorm(WIDTH))  # the chapter's own layer, equal to nn.BatchNorm1d
         layers.append(nn.ReLU())
         width_in = WIDTH
     return nn.Sequential(*layers, nn.Linear(width_in, 10))
@@ -70,7 +73,8 @@ def train_mode_accuracy(
     net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, seed: int
 ) -> float:
     """Accuracy when every batch of ``batch_size`` is normalized by its own statistics (training mode;
-    the running statistics and the model's mode are left as they were)."""
+    the running statistics and the model's mode are left as they were). Not ``mlnotes.evaluate``,
+    which always evaluates in eval mode, with the running statistics."""
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(x), generator=generator)
     saved, mode = {k: v.clone() for k, v in net.state_dict().items()}, net.training

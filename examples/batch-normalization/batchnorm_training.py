@@ -1,4 +1,6 @@
-"""The same network with and without batch normalization, same budget, several seeds (S7.7).
+"""The same network with and without batch normalization, same budget, several seeds.
+
+Book: batch-normalization#why-it-helps.
 
 A 64-128-128-128-128-10 ReLU network learns the bundled digits by mini-batch gradient descent (batch
 64, 15 epochs), once plain and once with mlnotes.BatchNorm after each hidden linear layer (before the
@@ -54,7 +56,8 @@ def network(normalized: bool, seed: int) -> nn.Module:
 
 def hidden_scales(data, seed: int) -> list[float]:
     """Standard deviation of every hidden layer's output (after the ReLU), then of the logits, of the
-    plain network as initialized from ``seed``, over all units and all training examples."""
+    plain network as initialized from ``seed``, over all units and all training examples: one pooled
+    scale per layer, not ``mlnotes.activation_spread``'s spread of each unit over the examples."""
     net, h, scales = network(False, seed), data.train.x, []
     with torch.no_grad():
         for layer in net:

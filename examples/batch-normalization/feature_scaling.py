@@ -1,4 +1,6 @@
-"""Feature scale and the error surface: stretched contours, and round ones after normalization (S7.1-S7.2).
+"""Feature scale and the error surface: stretched contours, and round ones after normalization.
+
+Book: batch-normalization#feature-scale.
 
 A linear model y = w1 x1 + w2 x2 + b is fitted by full-batch gradient descent on the mean squared
 error (halved) to 200 examples whose two inputs differ in scale by a factor of 100: x1 ~ N(0, 1),

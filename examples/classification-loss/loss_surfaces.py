@@ -1,4 +1,6 @@
-"""Squared error against cross-entropy on the same softmax outputs: the error surfaces (S6.6).
+"""Squared error against cross-entropy on the same softmax outputs: the error surfaces.
+
+Book: classification-loss#error-surfaces.
 
 Three classes, the correct one is class 1. The logits y1 and y2 are the parameters and y3 = 0 is
 fixed. Both losses are drawn over (y1, y2) in [-10, 10]^2:

@@ -1,4 +1,6 @@
-"""Figures and numbers of the chapter on critical points (S2.1-S2.5).
+"""Figures and numbers of the chapter on critical points.
+
+Book: critical-points#taylor-expansion, critical-points#worked-example-gradient, critical-points#saddle-point.
 
 The worked example y = w1 w2 x with one example (x = 1, y_hat = 1), L = (1 - w1 w2)^2:
 
@@ -215,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, object]:
     print(f"escape direction u = {u.cpu().tolist()} (eigenvalue {lam:g})")
     steps = []
     for eta in (0.5, 1.0, math.sqrt(2)):
-        point = origin + eta * u
+        point = origin + eta * u  # the chapter's step, as mlnotes.escape_step takes it
         loss, predicted = float(product_model_loss(point)), float(model(point))
         steps.append((eta, point.cpu(), loss, predicted))
         print(f"step eta = {eta:.4f}: L = {loss:.4f} (Taylor model {predicted:.4f})")

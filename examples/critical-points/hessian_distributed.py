@@ -1,4 +1,6 @@
-"""The Hessian of a network whose data are split across processes, with torch.distributed (S2.5 at scale).
+"""The Hessian of a network whose data are split across processes, with torch.distributed.
+
+Book: critical-points#hessian-at-scale.
 
 Launch it with PyTorch's launcher, one process per shard of the data:
 

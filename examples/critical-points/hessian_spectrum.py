@@ -1,4 +1,6 @@
-"""The Hessian spectrum of a real network, from Hessian-vector products only (S2.5 at scale).
+"""The Hessian spectrum of a real network, from Hessian-vector products only.
+
+Book: critical-points#hessian-at-scale.
 
 An MLP 64-128-128-10 (ReLU, 26,122 parameters) learns the bundled digits with Adam (learning rate
 1e-3, batch 64, 20 epochs). At initialization and after training, on the 1,077 training images,

@@ -1,4 +1,6 @@
-"""Capacity against error, and choosing it by k-fold cross-validation or by a public test set (S1.4, S1.5).
+"""Capacity against error, and choosing it by k-fold cross-validation or by a public test set.
+
+Book: general-guidance#overfitting.
 
 The data: x uniform on [-1, 1], y = sin(3x) + noise (standard deviation 0.3). The model: a
 polynomial of degree d fitted by least squares (what scikit-learn's ``PolynomialFeatures`` and

@@ -1,4 +1,6 @@
-"""Optimization issue or model bias? Deeper plain networks ending with a higher *training* loss (S1.3).
+"""Optimization issue or model bias? Deeper plain networks ending with a higher *training* loss.
+
+Book: general-guidance#optimization-issue.
 
 Plain ReLU networks (no residual connections, no normalization, PyTorch's default initialization)
 with 1, 2, 4, 8 and 16 hidden layers of 64 units learn the bundled digits with the same budget:

@@ -1,4 +1,6 @@
-"""Initialization: the deep plain networks that learned nothing, trained again (S1.3, initialization).
+"""Initialization: the deep plain networks that learned nothing, trained again.
+
+Book: general-guidance#initialization.
 
 The 8- and 16-layer plain ReLU networks of depth_vs_training_loss.py (width 64, mini-batch gradient
 descent, batch 64, 30 epochs) end at the loss ln 10 of a network that has learned nothing. The reason
@@ -61,7 +63,7 @@ def network(depth: int, seed: int, init: str = "default", batch_norm: bool = Fal
     for _ in range(depth):
         layers.append(nn.Linear(width_in, WIDTH))
         if batch_norm:
-            layers.append(nn.BatchNorm1d(WIDTH))
+            layers.append(nn.BatchNorm1d(WIDTH))  # used here, built in its own chapter
         layers.append(nn.ReLU())
         width_in = WIDTH
     net = nn.Sequential(*layers, nn.Linear(width_in, 10))

@@ -1,4 +1,6 @@
-"""The recipe as a flowchart: look at the training loss first, then at the test loss (S1.1).
+"""The recipe as a flowchart: look at the training loss first, then at the test loss.
+
+Book: general-guidance#recipe.
 
 The chart is drawn with Matplotlib once per language of the book, every box in that language. The
 Chinese chart needs a CJK font: ``mlnotes.plotting.cjk_font`` looks for Noto Sans CJK (Debian:

@@ -1,4 +1,6 @@
-"""How often is a training set bad? The measured share against the bound |H| 2 exp(-2 N eps^2) (S9.6).
+"""How often is a training set bad? The measured share against the bound |H| 2 exp(-2 N eps^2).
+
+Book: learning-theory#measured-vs-bound.
 
 D_all is 10,000 points uniform on [0, 1] whose label is [x >= 0.5], flipped with probability 0.1.
 The hypotheses are thresholds evenly spaced on [0, 1]; the loss is the error rate. For |H| = 10 and

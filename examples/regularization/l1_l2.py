@@ -1,4 +1,6 @@
-"""L1 against L2: the constraint regions, and the solutions as alpha grows (S8.1).
+"""L1 against L2: the constraint regions, and the solutions as alpha grows.
+
+Book: regularization#constraint-regions.
 
 Both panels use the loss L(w) = ||y - X w||^2 / (2 N) of a linear model, penalized as in the lecture
 with a penalty strength alpha: L + alpha sum |w_i| (L1) or L + alpha sum w_i^2 (L2). scikit-learn

@@ -1,4 +1,6 @@
-"""Regularization repairs overfitting: weight decay and dropout on a network that overfits (S8).
+"""Regularization repairs overfitting: weight decay and dropout on a network that overfits.
+
+Book: regularization#repairing-overfitting.
 
 A network far larger than its data: 200 training images of the bundled digits (the first 200 of the
 training split), two hidden ReLU layers of 256 units (about 85,000 parameters), mini-batch gradient
@@ -60,7 +62,9 @@ def run(data, val: Split, seed: int, epochs: int, alpha: float = 0.0, rates=(0.0
     """Train one network; its validation loss per epoch and its final losses and accuracy."""
     net = network(seed, *rates).to(device)
     # momentum 0.9 reaches the overfitted state within the budget; weight_decay = 2 alpha is the
-    # penalty alpha ||w||^2
+    # gradient of the penalty alpha ||w||^2 exactly. torch's SGD rather than mlnotes.Momentum with
+    # l2_penalty in the loss: train() scores the validation set with the same loss_fn, and the
+    # validation loss must not include the penalty.
     optimizer = torch.optim.SGD(net.parameters(), lr=LR, momentum=0.9, weight_decay=2 * alpha)
     history = train(
         net,

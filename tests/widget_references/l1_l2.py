@@ -1,6 +1,7 @@
 """L1 against L2 (regularization): scikit-learn's Lasso and Ridge on the two-feature data of
-examples/l1_l2.py (seed 0), the penalties as the chapter writes them (L + alpha sum |w|, L + alpha sum w^2,
-L = ||y - X w||^2 / (2N)), and mlnotes' penalties to confirm that each solution is the minimum."""
+examples/regularization/l1_l2.py (seed 0), the penalties as the chapter writes them (L + alpha sum |w|,
+L + alpha sum w^2, L = ||y - X w||^2 / (2N)), and mlnotes' penalties to confirm that each solution is
+the minimum."""
 
 import importlib.util
 import warnings
@@ -21,7 +22,7 @@ SETTINGS = [
     {"alpha": 30.0, "show": "both"},
 ]
 _spec = importlib.util.spec_from_file_location(
-    "l1_l2_example", Path(__file__).resolve().parents[2] / "examples" / "l1_l2.py"
+    "l1_l2_example", Path(__file__).resolve().parents[2] / "examples" / "regularization" / "l1_l2.py"
 )
 _example = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_example)

@@ -1,5 +1,6 @@
 """Squared error against cross-entropy (classification loss): mlnotes.GradientDescent on autograd
-gradients of mlnotes.softmax_mse and mlnotes.cross_entropy, as examples/loss_surfaces.py descends."""
+gradients of mlnotes.softmax_mse and mlnotes.cross_entropy, as
+examples/classification-loss/loss_surfaces.py descends."""
 
 import torch
 
