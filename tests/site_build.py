@@ -2,6 +2,7 @@
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,3 +45,11 @@ def mkdocs_build(site_dir: Path) -> subprocess.CompletedProcess:
     process = start_mkdocs_build(site_dir, log)
     process.wait()
     return subprocess.CompletedProcess(process.args, process.returncode, "", log.read_text(encoding="utf-8"))
+
+
+def mkdocs_config() -> dict:
+    """mkdocs.yml as plain data: its ``!!python/...`` and ``!ENV`` tags, which yaml cannot build, dropped."""
+    import yaml
+
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    return yaml.safe_load(re.sub(r"!!python/\S+", "", re.sub(r"!ENV \S+", "''", text)))

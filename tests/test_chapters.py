@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 from markdown_parts import DOCS, LANGUAGES, parse_page
+from site_build import mkdocs_config
 
 import mlnotes
 
@@ -31,10 +32,8 @@ EXAMPLES = ROOT / "examples"
 
 def _nav() -> dict[str, list[str]]:
     """mkdocs.yml's navigation: each section's title and its pages (a top-level page is its own title)."""
-    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    text = re.sub(r"!!python/\S+", "", re.sub(r"!ENV \S+", "''", text))  # tags yaml cannot build
     sections: dict[str, list[str]] = {}
-    for entry in yaml.safe_load(text)["nav"]:
+    for entry in mkdocs_config()["nav"]:
         if isinstance(entry, str):
             sections[entry] = [entry]
         else:

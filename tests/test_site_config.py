@@ -3,8 +3,8 @@ by some page of the book or some docstring the API pages render."""
 
 import re
 
-import yaml
 from markdown_parts import DOCS
+from site_build import mkdocs_config
 
 ROOT = DOCS.parent
 
@@ -25,9 +25,7 @@ USES = {
 
 
 def _extensions() -> list[str]:
-    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    text = re.sub(r"!!python/\S+", "", re.sub(r"!ENV \S+", "''", text))
-    return [next(iter(e)) if isinstance(e, dict) else e for e in yaml.safe_load(text)["markdown_extensions"]]
+    return [next(iter(e)) if isinstance(e, dict) else e for e in mkdocs_config()["markdown_extensions"]]
 
 
 def _sources() -> str:
